@@ -1,0 +1,69 @@
+//! The category tree (分类), e.g. 城市管理 › 市容环境 › 占道经营, with ids like `urban.appearance.street_vending`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::Kind;
+use crate::org::UnitId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    pub id: String,
+    pub parent: Option<String>,
+    pub name: String,
+    pub name_en: String,
+    /// The kind a case in this category usually has (a hint for intake forms).
+    pub default_kind: Option<Kind>,
+    /// The department that usually handles it (a hint for dispatchers).
+    pub default_unit: Option<UnitId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CategoryTree {
+    by_id: BTreeMap<String, Category>,
+}
+
+impl CategoryTree {
+    pub fn new(cats: Vec<Category>) -> Result<Self, String> {
+        let mut by_id = BTreeMap::new();
+        for c in cats {
+            if by_id.contains_key(&c.id) {
+                return Err(format!("category {} is listed twice", c.id));
+            }
+            by_id.insert(c.id.clone(), c);
+        }
+        for c in by_id.values() {
+            if let Some(p) = &c.parent
+                && !by_id.contains_key(p)
+            {
+                return Err(format!("category {} names missing parent {p}", c.id));
+            }
+        }
+        Ok(Self { by_id })
+    }
+    pub fn get(&self, id: &str) -> Option<&Category> {
+        self.by_id.get(id)
+    }
+    pub fn all(&self) -> impl Iterator<Item = &Category> {
+        self.by_id.values()
+    }
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+    /// Leaf categories (those no other category names as parent).
+    pub fn leaves(&self) -> Vec<&Category> {
+        self.by_id
+            .values()
+            .filter(|c| {
+                !self
+                    .by_id
+                    .values()
+                    .any(|o| o.parent.as_deref() == Some(&c.id))
+            })
+            .collect()
+    }
+}

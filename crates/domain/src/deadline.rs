@@ -1,0 +1,326 @@
+//! Deadline policies: how long a unit has to accept, contact the reporter and resolve a case,
+//! per kind, category and urgency. Computed once when the clock starts, then stored with the case.
+
+use std::collections::BTreeMap;
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{CalendarError, Time, WorkCalendar};
+use crate::case::{Kind, Urgency};
+
+/// A span of time, counted either in working time or in calendar time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "unit", content = "n", rename_all = "snake_case")]
+pub enum Span {
+    WorkingDays(u32),
+    WorkingHours(u32),
+    CalendarHours(u32),
+    CalendarMinutes(u32),
+}
+
+impl Span {
+    /// Parses `3 working days`, `2 working hours`, `24 hours`, `30 minutes`.
+    pub fn parse(s: &str) -> Result<Span, PolicyError> {
+        let bad = || {
+            PolicyError(format!(
+                "{s:?}: expected e.g. \"3 working days\", \"2 working hours\", \"24 hours\""
+            ))
+        };
+        let mut words = s.split_whitespace();
+        let n: u32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let rest: Vec<&str> = words.collect();
+        let span = match rest.as_slice() {
+            ["working", "day" | "days"] => Span::WorkingDays(n),
+            ["working", "hour" | "hours"] => Span::WorkingHours(n),
+            ["hour" | "hours"] | ["calendar", "hour" | "hours"] => Span::CalendarHours(n),
+            ["minute" | "minutes"] | ["calendar", "minute" | "minutes"] => Span::CalendarMinutes(n),
+            _ => return Err(bad()),
+        };
+        if n == 0 || n > 1000 {
+            return Err(bad());
+        }
+        Ok(span)
+    }
+
+    pub fn due_from(self, cal: &WorkCalendar, start: Time) -> Result<Time, CalendarError> {
+        match self {
+            Span::WorkingDays(n) => cal.add_working_days(start, n),
+            Span::WorkingHours(n) => cal.add_working_hours(start, n),
+            Span::CalendarHours(n) => Ok(start + Duration::hours(i64::from(n))),
+            Span::CalendarMinutes(n) => Ok(start + Duration::minutes(i64::from(n))),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Span::WorkingDays(n) => format!("{n} working days"),
+            Span::WorkingHours(n) => format!("{n} working hours"),
+            Span::CalendarHours(n) => format!("{n} hours"),
+            Span::CalendarMinutes(n) => format!("{n} minutes"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("deadline policy: {0}")]
+pub struct PolicyError(pub String);
+
+/// Spans for one (kind, category, urgency); `None` leaves the default in force.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpanSet {
+    pub accept: Option<Span>,
+    pub contact: Option<Span>,
+    pub resolve: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlinePolicy {
+    pub accept: Span,
+    pub contact: Span,
+    pub resolve_by_kind: BTreeMap<String, Span>,
+    pub resolve_default: Span,
+    /// Category id → overrides; a category inherits from the nearest listed prefix (`city.road` from `city`).
+    pub categories: BTreeMap<String, SpanSet>,
+    pub urgent: SpanSet,
+    pub critical: SpanSet,
+}
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        Self::from_toml(DEFAULT_POLICY_TOML).expect("the built-in policy parses")
+    }
+}
+
+pub const DEFAULT_POLICY_TOML: &str = r#"# jiesu deadline policy. Spans: "N working days", "N working hours", "N hours", "N minutes".
+accept = "2 working hours"
+contact = "24 hours"
+
+[resolve]
+default = "15 working days"
+inquiry = "3 working days"
+request = "5 working days"
+complaint = "15 working days"
+report = "15 working days"
+suggestion = "15 working days"
+hazard = "5 working days"
+alarm = "2 working days"
+
+# Urgent and critical cases count calendar time: nights and holidays do not stop the clock.
+[urgency.urgent]
+accept = "1 hours"
+contact = "2 hours"
+resolve = "24 hours"
+
+[urgency.critical]
+accept = "15 minutes"
+contact = "30 minutes"
+resolve = "2 hours"
+
+# Per-category overrides, e.g.:
+# [category."urban.appearance"]
+# resolve = "7 working days"
+"#;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    accept: String,
+    contact: String,
+    resolve: BTreeMap<String, String>,
+    #[serde(default)]
+    urgency: BTreeMap<String, SpanSetFile>,
+    #[serde(default)]
+    category: BTreeMap<String, SpanSetFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SpanSetFile {
+    accept: Option<String>,
+    contact: Option<String>,
+    resolve: Option<String>,
+}
+
+impl SpanSetFile {
+    fn parse(self) -> Result<SpanSet, PolicyError> {
+        let p = |o: Option<String>| o.as_deref().map(Span::parse).transpose();
+        Ok(SpanSet {
+            accept: p(self.accept)?,
+            contact: p(self.contact)?,
+            resolve: p(self.resolve)?,
+        })
+    }
+}
+
+/// The deadlines of one case, computed when its clock starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub accept_due: Time,
+    pub contact_due: Time,
+    pub resolve_due: Time,
+    /// The spans they came from, so the API can show the rule.
+    pub resolve_span: Span,
+}
+
+impl DeadlinePolicy {
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        let f: PolicyFile = toml::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+        let mut resolve_by_kind = BTreeMap::new();
+        let mut resolve_default = None;
+        for (k, v) in f.resolve {
+            let span = Span::parse(&v)?;
+            if k == "default" {
+                resolve_default = Some(span);
+            } else if Kind::parse(&k).is_some() {
+                resolve_by_kind.insert(k, span);
+            } else {
+                return Err(PolicyError(format!("[resolve] names unknown kind {k:?}")));
+            }
+        }
+        let mut urgent = SpanSet::default();
+        let mut critical = SpanSet::default();
+        for (k, v) in f.urgency {
+            match k.as_str() {
+                "urgent" => urgent = v.parse()?,
+                "critical" => critical = v.parse()?,
+                _ => return Err(PolicyError(format!("unknown urgency {k:?}"))),
+            }
+        }
+        let mut categories = BTreeMap::new();
+        for (k, v) in f.category {
+            categories.insert(k, v.parse()?);
+        }
+        Ok(Self {
+            accept: Span::parse(&f.accept)?,
+            contact: Span::parse(&f.contact)?,
+            resolve_by_kind,
+            resolve_default: resolve_default
+                .ok_or_else(|| PolicyError("[resolve] needs a default".into()))?,
+            categories,
+            urgent,
+            critical,
+        })
+    }
+
+    fn category_overrides(&self, category: Option<&str>) -> SpanSet {
+        let mut out = SpanSet::default();
+        let Some(mut c) = category else { return out };
+        // Walk from the most specific id to its ancestors (`a.b.c`, `a.b`, `a`): the nearest wins.
+        loop {
+            if let Some(s) = self.categories.get(c) {
+                out.accept = out.accept.or(s.accept);
+                out.contact = out.contact.or(s.contact);
+                out.resolve = out.resolve.or(s.resolve);
+            }
+            match c.rfind('.') {
+                Some(i) => c = &c[..i],
+                None => return out,
+            }
+        }
+    }
+
+    /// The spans that apply: urgency beats category, category beats kind, kind beats default.
+    pub fn spans(
+        &self,
+        kind: Kind,
+        category: Option<&str>,
+        urgency: Urgency,
+    ) -> (Span, Span, Span) {
+        let u = match urgency {
+            Urgency::Normal => SpanSet::default(),
+            Urgency::Urgent => self.urgent.clone(),
+            Urgency::Critical => self.critical.clone(),
+        };
+        let c = self.category_overrides(category);
+        let accept = u.accept.or(c.accept).unwrap_or(self.accept);
+        let contact = u.contact.or(c.contact).unwrap_or(self.contact);
+        let resolve = u
+            .resolve
+            .or(c.resolve)
+            .or_else(|| self.resolve_by_kind.get(kind.as_str()).copied())
+            .unwrap_or(self.resolve_default);
+        (accept, contact, resolve)
+    }
+
+    pub fn compute(
+        &self,
+        cal: &WorkCalendar,
+        kind: Kind,
+        category: Option<&str>,
+        urgency: Urgency,
+        start: Time,
+    ) -> Result<Deadlines, CalendarError> {
+        let (a, c, r) = self.spans(kind, category, urgency);
+        Ok(Deadlines {
+            accept_due: a.due_from(cal, start)?,
+            contact_due: c.due_from(cal, start)?,
+            resolve_due: r.due_from(cal, start)?,
+            resolve_span: r,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_matches_the_issue() {
+        let p = DeadlinePolicy::default();
+        let (a, c, r) = p.spans(Kind::Inquiry, None, Urgency::Normal);
+        assert_eq!(
+            (a, c, r),
+            (
+                Span::WorkingHours(2),
+                Span::CalendarHours(24),
+                Span::WorkingDays(3)
+            )
+        );
+        assert_eq!(
+            p.spans(Kind::Request, None, Urgency::Normal).2,
+            Span::WorkingDays(5)
+        );
+        for k in [Kind::Complaint, Kind::Report, Kind::Suggestion] {
+            assert_eq!(p.spans(k, None, Urgency::Normal).2, Span::WorkingDays(15));
+        }
+        assert_eq!(
+            p.spans(Kind::Complaint, None, Urgency::Urgent).2,
+            Span::CalendarHours(24)
+        );
+        assert_eq!(
+            p.spans(Kind::Complaint, None, Urgency::Critical).2,
+            Span::CalendarHours(2)
+        );
+    }
+
+    #[test]
+    fn category_overrides_inherit_down_the_tree() {
+        let text = format!(
+            "{DEFAULT_POLICY_TOML}\n[category.\"urban\"]\nresolve = \"7 working days\"\n[category.\"urban.lights\"]\naccept = \"1 working hours\"\n"
+        );
+        let p = DeadlinePolicy::from_toml(&text).unwrap();
+        let (a, _, r) = p.spans(
+            Kind::Complaint,
+            Some("urban.lights.street"),
+            Urgency::Normal,
+        );
+        assert_eq!(a, Span::WorkingHours(1));
+        assert_eq!(r, Span::WorkingDays(7));
+        // Urgency still wins over a category.
+        assert_eq!(
+            p.spans(Kind::Complaint, Some("urban.lights"), Urgency::Critical)
+                .2,
+            Span::CalendarHours(2)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_spans_and_kinds() {
+        assert!(Span::parse("3 weeks").is_err());
+        assert!(Span::parse("0 working days").is_err());
+        assert!(Span::parse("x working days").is_err());
+        let bad = DEFAULT_POLICY_TOML.replace("inquiry =", "enquiry =");
+        assert!(DeadlinePolicy::from_toml(&bad).is_err());
+    }
+}
