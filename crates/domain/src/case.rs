@@ -567,9 +567,9 @@ const STAFF: &[Role] = &[
 ];
 
 impl Case {
-    /// Records a new case. The store supplies the id and the daily number.
+    /// Records a new case. The store supplies the daily number. The case is filed at the dispatch
+    /// centre above the actor's unit (a grid worker's report goes to his street), a citizen's at the root.
     pub fn intake(
-        id: String,
         number: String,
         mut draft: CaseDraft,
         actor: &Actor,
@@ -596,9 +596,8 @@ impl Case {
                 .cloned()
                 .ok_or_else(|| invalid("org", "the org tree is empty"))?
         } else {
-            grant.unit.clone()
+            ctx.org.dispatch_center(&grant.unit)
         };
-        let _ = id;
         draft.validate(ctx.categories)?;
         Ok(CaseEvent::Received {
             number,
@@ -1216,6 +1215,21 @@ impl Case {
                 self.closed_at = Some(at);
             }
             CaseEvent::Annotated { .. } => {}
+        }
+    }
+
+    /// The unit whose move it is: the dispatch centre before dispatch and for review, callback and
+    /// resumption; the assigned unit while it handles the case; nobody once it is closed.
+    pub fn waiting_on(&self) -> Option<&UnitId> {
+        match self.state {
+            CaseState::Dispatched | CaseState::Accepted | CaseState::InProgress => {
+                self.assigned_unit.as_ref()
+            }
+            CaseState::Received
+            | CaseState::Replied
+            | CaseState::AwaitingCallback
+            | CaseState::Suspended => Some(&self.intake_unit),
+            CaseState::Closed | CaseState::Merged => None,
         }
     }
 

@@ -17,3 +17,23 @@ pub use case::{
 pub use category::{Category, CategoryTree};
 pub use deadline::{DeadlinePolicy, Deadlines, Span};
 pub use org::{OrgTree, OrgUnit, UnitId, UnitKind};
+
+/// The standing data of one jurisdiction that commands are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Jurisdiction {
+    pub org: OrgTree,
+    pub calendar: WorkCalendar,
+    pub policy: DeadlinePolicy,
+    pub categories: CategoryTree,
+}
+
+impl Jurisdiction {
+    pub fn ctx(&self) -> Context<'_> {
+        Context {
+            org: &self.org,
+            calendar: &self.calendar,
+            policy: &self.policy,
+            categories: &self.categories,
+        }
+    }
+}

@@ -210,6 +210,25 @@ impl OrgTree {
     pub fn is_strictly_within(&self, unit: &UnitId, ancestor: &UnitId) -> bool {
         unit != ancestor && self.is_within(unit, ancestor)
     }
+    /// The nearest unit at or above `unit` that dispatches cases: a street, town, county or city.
+    pub fn dispatch_center(&self, unit: &UnitId) -> UnitId {
+        let mut cur = unit;
+        for _ in 0..64 {
+            let Some(u) = self.units.get(cur) else { break };
+            if matches!(
+                u.kind,
+                UnitKind::Street | UnitKind::Town | UnitKind::County | UnitKind::City
+            ) {
+                return u.id.clone();
+            }
+            match &u.parent {
+                Some(p) => cur = p,
+                None => return u.id.clone(),
+            }
+        }
+        unit.clone()
+    }
+
     /// Every unit of the subtree rooted at `id`, itself included.
     pub fn subtree(&self, id: &UnitId) -> Vec<UnitId> {
         let mut out = Vec::new();
