@@ -1,1 +1,218 @@
-pub fn x() {}
+//! jiesu's HTTP API (`/api/v1`). The only crate that knows HTTP status codes and JSON shapes.
+//! Handlers authenticate, then hand the command to the store, which checks it with the domain.
+
+pub mod auth;
+mod cases;
+pub mod dto;
+pub mod extract;
+mod meta;
+pub mod openapi;
+pub mod password;
+pub mod problem;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use jiesu_domain::{Jurisdiction, Time};
+use jiesu_store::Store;
+
+use crate::problem::ApiError;
+
+/// The largest request body accepted (a case description is at most 5,000 characters).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub session_ttl_ms: i64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_ms: 8 * 3600 * 1000,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
+    pub cases_created: AtomicU64,
+    pub commands: AtomicU64,
+}
+
+type Clock = Arc<dyn Fn() -> Time + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    juris: Arc<RwLock<Arc<Jurisdiction>>>,
+    pub config: Arc<ApiConfig>,
+    pub metrics: Arc<Metrics>,
+    clock: Clock,
+}
+
+impl AppState {
+    pub fn new(store: Store, juris: Jurisdiction, config: ApiConfig) -> Self {
+        Self {
+            store,
+            juris: Arc::new(RwLock::new(Arc::new(juris))),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
+        }
+    }
+
+    /// Replaces the clock (tests pin time to exercise deadlines).
+    pub fn with_clock(mut self, clock: impl Fn() -> Time + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    pub fn now(&self) -> Time {
+        (self.clock)()
+    }
+
+    /// The jurisdiction in force (org tree, calendar, policy, categories).
+    pub fn juris(&self) -> Arc<Jurisdiction> {
+        match self.juris.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Swaps in a new jurisdiction after an admin change.
+    pub fn set_juris(&self, j: Jurisdiction) {
+        match self.juris.write() {
+            Ok(mut g) => *g = Arc::new(j),
+            Err(p) => *p.into_inner() = Arc::new(j),
+        }
+    }
+}
+
+/// One row per route: the router and the OpenAPI document are both built from this table.
+pub struct RouteDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub summary_zh: &'static str,
+    pub tag: &'static str,
+    pub auth: bool,
+    /// Name of the request body schema in `openapi::schemas()`.
+    pub body: Option<&'static str>,
+    /// Query parameters: (name, description).
+    pub query: &'static [(&'static str, &'static str)],
+    pub ok: u16,
+}
+
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc { method: "post", path: "/api/v1/auth/login", summary: "Sign in; returns a bearer token", summary_zh: "登录", tag: "auth", auth: false, body: Some("LoginRequest"), query: &[], ok: 200 },
+    RouteDoc { method: "post", path: "/api/v1/auth/logout", summary: "End the session", summary_zh: "退出登录", tag: "auth", auth: true, body: None, query: &[], ok: 204 },
+    RouteDoc { method: "get", path: "/api/v1/auth/me", summary: "The signed-in user and grants", summary_zh: "当前用户", tag: "auth", auth: true, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "post", path: "/api/v1/cases", summary: "Record a case (send Idempotency-Key to make retries safe)", summary_zh: "受理工单", tag: "cases", auth: true, body: Some("IntakeRequest"), query: &[], ok: 201 },
+    RouteDoc { method: "get", path: "/api/v1/cases", summary: "Cases in your scope, newest first", summary_zh: "工单列表", tag: "cases", auth: true, body: None, query: &[("state", "case state"), ("unit", "only cases held within this unit's subtree"), ("cursor", "next_cursor of the previous page"), ("limit", "1-200, default 50")], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/cases/{id}", summary: "One case by id or number", summary_zh: "工单详情", tag: "cases", auth: true, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/cases/{id}/timeline", summary: "The case's hash-chained trail", summary_zh: "办理留痕", tag: "cases", auth: true, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "post", path: "/api/v1/cases/{id}/commands", summary: "Give a lifecycle command", summary_zh: "工单操作", tag: "cases", auth: true, body: Some("Command"), query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/worklist", summary: "Open cases waiting on your units, soonest deadline first", summary_zh: "待办工作台", tag: "cases", auth: true, body: None, query: &[("limit", "1-200, default 50")], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/units", summary: "The org tree", summary_zh: "组织机构", tag: "reference", auth: true, body: None, query: &[("geometry", "include grid polygons (GeoJSON)")], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/categories", summary: "The category tree", summary_zh: "诉求分类", tag: "reference", auth: true, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/calendar/days", summary: "Working days and holidays", summary_zh: "工作日历", tag: "reference", auth: true, body: None, query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD")], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/deadline-policy", summary: "Deadline policy in force", summary_zh: "办理时限规则", tag: "reference", auth: true, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/api/v1/openapi.json", summary: "This document", summary_zh: "接口文档", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/healthz", summary: "Liveness and database check", summary_zh: "健康检查", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
+    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus metrics", summary_zh: "监控指标", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
+];
+
+fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    Some(match (method, path) {
+        ("post", "/api/v1/auth/login") => post(auth::login),
+        ("post", "/api/v1/auth/logout") => post(auth::logout),
+        ("get", "/api/v1/auth/me") => get(auth::me),
+        ("post", "/api/v1/cases") => post(cases::create_case),
+        ("get", "/api/v1/cases") => get(cases::list_cases),
+        ("get", "/api/v1/cases/{id}") => get(cases::get_case),
+        ("get", "/api/v1/cases/{id}/timeline") => get(cases::timeline),
+        ("post", "/api/v1/cases/{id}/commands") => post(cases::command),
+        ("get", "/api/v1/worklist") => get(cases::worklist),
+        ("get", "/api/v1/units") => get(meta::units),
+        ("get", "/api/v1/categories") => get(meta::categories),
+        ("get", "/api/v1/calendar/days") => get(meta::calendar_days),
+        ("get", "/api/v1/deadline-policy") => get(meta::deadline_policy),
+        ("get", "/api/v1/openapi.json") => get(openapi::serve),
+        ("get", "/healthz") => get(meta::healthz),
+        ("get", "/metrics") => get(meta::metrics),
+        _ => return None,
+    })
+}
+
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    state.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    if res.status().as_u16() >= 400 {
+        state.metrics.errors.fetch_add(1, Ordering::Relaxed);
+    }
+    res
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+}
+
+fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("a handler panicked").into_response()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut r: Router<AppState> = Router::new();
+    for d in ROUTES {
+        match handler_for(d.method, d.path) {
+            Some(h) => r = r.route(d.path, h),
+            None => tracing::error!(path = d.path, "route without handler"),
+        }
+    }
+    r.fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_to_problem))
+        .with_state(state)
+}
+
+/// A bare axum JSON echo: the baseline the intake benchmark is measured against.
+pub fn echo_router() -> Router {
+    async fn echo(axum::Json(v): axum::Json<serde_json::Value>) -> axum::Json<serde_json::Value> {
+        axum::Json(v)
+    }
+    Router::new().route("/echo", post(echo))
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_documented_route_has_a_handler() {
+        for d in super::ROUTES {
+            assert!(super::handler_for(d.method, d.path).is_some(), "{} {}", d.method, d.path);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Case handlers: intake, reads, worklist and commands. Every one checks role and org scope.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use jiesu_domain::case::GeoPoint;
+use jiesu_domain::{CaseDraft, Channel, Command, Kind, Role, Urgency, case::Reporter};
+use jiesu_store::CaseFilter;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Authed;
+use crate::dto::{case_json, event_json, sees_reporter};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::problem::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeRequest {
+    #[serde(default)]
+    channel: Option<Channel>,
+    kind: Kind,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    urgency: Option<Urgency>,
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    location: Option<GeoPoint>,
+    #[serde(default)]
+    reporter: Option<Reporter>,
+}
+
+fn idempotency_key(headers: &HeaderMap, user_id: &str) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .ok()
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_idempotency_key", "1 to 128 visible ASCII characters")
+        })?;
+    // Keys are per user: two clients cannot collide on each other's keys.
+    Ok(Some(format!("{user_id}:{k}")))
+}
+
+pub async fn create_case(
+    State(state): State<AppState>,
+    auth: Authed,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<IntakeRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let key = idempotency_key(&headers, &auth.actor.user_id)?;
+    let citizen = !auth.actor.is_staff();
+    let draft = CaseDraft {
+        channel: req
+            .channel
+            .unwrap_or(if citizen { Channel::Web } else { Channel::Hotline }),
+        kind: req.kind,
+        category: req.category,
+        urgency: req.urgency.unwrap_or(Urgency::Normal),
+        title: req.title,
+        description: req.description.unwrap_or_default(),
+        address: req.address,
+        location: req.location,
+        reporter: req.reporter.unwrap_or_default(),
+    };
+    let idem = match key {
+        Some(k) => {
+            let body = serde_json::to_vec(&draft).map_err(ApiError::internal)?;
+            Some((k, hex::encode(Sha256::digest(&body))))
+        }
+        None => None,
+    };
+    let juris = state.juris();
+    let now = state.now();
+    let (case, created) = state
+        .store
+        .intake(juris.clone(), draft, &auth.actor, now, idem)
+        .await?;
+    if created {
+        state.metrics.cases_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let mut res = (status, Json(case_json(&case, &auth.actor, &juris, now))).into_response();
+    if let Ok(v) = format!("/api/v1/cases/{}", case.id).parse() {
+        res.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+pub async fn get_case(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let case = state
+        .store
+        .get_case(&id)
+        .await?
+        .filter(|c| c.visible_to(&auth.actor, &juris.org))
+        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))?;
+    Ok(Json(case_json(&case, &auth.actor, &juris, state.now())))
+}
+
+pub async fn timeline(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let case = state
+        .store
+        .get_case(&id)
+        .await?
+        .filter(|c| c.visible_to(&auth.actor, &juris.org))
+        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))?;
+    let mask = !sees_reporter(&case, &auth.actor, &juris);
+    let events = state.store.timeline(&case.id).await?;
+    Ok(Json(json!({
+        "case_id": case.id,
+        "number": case.number,
+        "events": events.iter().map(|e| event_json(e, mask)).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    state: Option<String>,
+    unit: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list_cases(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    if let Some(s) = &q.state
+        && jiesu_domain::CaseState::parse(s).is_none()
+    {
+        return Err(ApiError::bad_request("invalid_query", format!("unknown state {s:?}")));
+    }
+    let scope_units: Vec<_> = auth
+        .actor
+        .grants
+        .iter()
+        .filter(|g| g.role != Role::Citizen)
+        .map(|g| g.unit.clone())
+        .collect();
+    let unit_path = match &q.unit {
+        None => None,
+        Some(u) => {
+            let u = jiesu_domain::UnitId::new(u.clone());
+            if !juris.org.contains(&u) {
+                return Err(ApiError::bad_request("invalid_query", format!("unknown unit {u}")));
+            }
+            if !scope_units.iter().any(|s| juris.org.is_within(&u, s)) {
+                return Err(ApiError::forbidden("out_of_scope", format!("unit {u} is outside your scope")));
+            }
+            juris.org.path(&u).map(str::to_string)
+        }
+    };
+    let cursor = match &q.cursor {
+        None => None,
+        Some(c) => {
+            let (ms, id) = c
+                .split_once('.')
+                .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.to_string())))
+                .ok_or_else(|| ApiError::bad_request("invalid_query", "bad cursor"))?;
+            Some((ms, id))
+        }
+    };
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let filter = CaseFilter {
+        scope_paths: scope_units
+            .iter()
+            .filter_map(|u| juris.org.path(u).map(str::to_string))
+            .collect(),
+        reporter_user: (!auth.actor.is_staff() || auth.actor.has_role(Role::Citizen))
+            .then(|| auth.actor.user_id.clone()),
+        state: q.state.clone(),
+        unit_path,
+        cursor,
+        limit,
+    };
+    let cases = state.store.list_cases(&filter).await?;
+    let now = state.now();
+    let next_cursor = (cases.len() == limit as usize)
+        .then(|| cases.last().map(|c| format!("{}.{}", c.received_at.timestamp_millis(), c.id)))
+        .flatten();
+    Ok(Json(json!({
+        "items": cases.iter().map(|c| case_json(c, &auth.actor, &juris, now)).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorklistQuery {
+    limit: Option<u32>,
+}
+
+pub async fn worklist(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiQuery(q): ApiQuery<WorklistQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !auth.actor.is_staff() {
+        return Err(ApiError::forbidden("role_forbidden", "the worklist is for staff"));
+    }
+    let juris = state.juris();
+    let units = auth.actor.staff_units();
+    let cases = state
+        .store
+        .worklist(&units, q.limit.unwrap_or(50).clamp(1, 200))
+        .await?;
+    let now = state.now();
+    Ok(Json(json!({
+        "units": units,
+        "items": cases.iter().map(|c| case_json(c, &auth.actor, &juris, now)).collect::<Vec<_>>(),
+    })))
+}
+
+pub async fn command(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(cmd): ApiJson<Command>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let now = state.now();
+    let case = state
+        .store
+        .command(juris.clone(), &id, cmd, &auth.actor, now)
+        .await?;
+    state.metrics.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Ok(Json(case_json(&case, &auth.actor, &juris, now)))
+}

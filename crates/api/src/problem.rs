@@ -1,0 +1,169 @@
+//! Every API error is `application/problem+json` (RFC 9457) with a stable `code`, a Chinese
+//! `title`, an English `title_en` and a `detail`. Internal errors are logged, never echoed.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiesu_domain::{CalendarError, DomainError};
+use jiesu_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub code: String,
+    pub title: String,
+    pub title_en: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub field: Option<String>,
+}
+
+/// Chinese and English titles of every stable code.
+pub fn titles(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "unauthorized" => ("未登录或登录已过期", "Not signed in, or the session has expired"),
+        "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
+        "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
+        "role_forbidden" => ("当前角色无权执行此操作", "Your role may not do this"),
+        "out_of_scope" => ("超出本单位管辖范围", "Outside your unit's scope"),
+        "channel_forbidden" => ("该渠道不可用", "Channel not allowed"),
+        "forbidden" => ("无权访问", "Forbidden"),
+        "not_found" => ("资源不存在", "Not found"),
+        "case_not_found" => ("工单不存在", "Case not found"),
+        "method_not_allowed" => ("请求方法不被允许", "Method not allowed"),
+        "wrong_state" => ("工单当前状态不允许此操作", "The case's state does not allow this command"),
+        "callback_recorded" => ("回访结果已登记", "The callback is already recorded"),
+        "callback_missing" => ("尚未回访，不能办结", "No callback recorded yet"),
+        "reopen_needs_unsatisfied_callback" => ("仅不满意或未解决的工单可重办", "Only an unsatisfied or unresolved case can be reopened"),
+        "reopen_limit" => ("已达重办次数上限", "Reopen limit reached"),
+        "never_dispatched" => ("工单未派单，无法重办", "The case was never dispatched"),
+        "extension_pending" => ("已有待审批的延期申请", "An extension request is pending"),
+        "no_extension_pending" => ("没有待审批的延期申请", "No extension request is pending"),
+        "merge_target_merged" => ("主工单已被合并", "The master case is itself merged"),
+        "idempotency_key_mismatch" => ("幂等键已用于不同的请求", "Idempotency key reused for a different request"),
+        "invalid_idempotency_key" => ("幂等键格式错误", "Invalid idempotency key"),
+        "validation_failed" => ("字段校验失败", "Validation failed"),
+        "invalid_json" => ("请求体不是合法的 JSON", "The body is not valid JSON"),
+        "invalid_utf8" => ("请求体不是合法的 UTF-8 文本", "The body is not valid UTF-8"),
+        "invalid_body" => ("请求体字段错误", "The body has wrong or unknown fields"),
+        "invalid_query" => ("查询参数错误", "Invalid query parameters"),
+        "unsupported_media_type" => ("请使用 application/json", "Use application/json"),
+        "payload_too_large" => ("请求体过大", "Request body too large"),
+        "calendar_year_missing" => ("缺少该年度节假日数据", "No holiday data for that year"),
+        "unavailable" => ("服务暂时不可用，请重试", "Temporarily unavailable; retry"),
+        _ => ("服务器内部错误", "Internal server error"),
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+        }
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+    pub fn problem(&self) -> Problem {
+        let (title, title_en) = titles(self.code);
+        Problem {
+            type_uri: format!("/problems/{}", self.code),
+            code: self.code.to_string(),
+            title: title.to_string(),
+            title_en: title_en.to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            field: self.field.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut res = (self.status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Forbidden { code, message } => ApiError::forbidden(code, message),
+            DomainError::WrongState { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string())
+            }
+            DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Invalid { field, message } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "validation_failed",
+                detail: format!("{field}: {message}"),
+                field: Some(field.to_string()),
+            },
+            DomainError::Calendar(CalendarError::YearNotCovered(y)) => ApiError::unprocessable(
+                "calendar_year_missing",
+                format!("no holiday data for {y}: an admin must import that year's schedule"),
+            ),
+            DomainError::Calendar(c) => ApiError::unprocessable("validation_failed", c.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            StoreError::NotFound => ApiError::not_found("case_not_found", "no such case in your scope"),
+            StoreError::IdempotencyMismatch => ApiError::unprocessable(
+                "idempotency_key_mismatch",
+                "this Idempotency-Key was first used with a different body",
+            ),
+            StoreError::Unavailable(m) => {
+                tracing::error!(error = %m, "write unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the write was not committed; retry with the same Idempotency-Key",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
