@@ -1,1 +1,302 @@
-fn main() {}
+//! The `jiesu` command: serve, demo, calendar, verify, bench.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, NaiveDate};
+use clap::{Parser, Subcommand};
+use jiesu::{client::Client, demo, loadgen, server};
+use jiesu_domain::{CalendarYear, OfficeHours, WorkCalendar, calendar::to_beijing};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "jiesu", version, about = "接诉即办 — cases from every channel, handled against working-day deadlines")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API from a data directory (SQLite) or a PostgreSQL database.
+    Serve {
+        #[arg(long, env = "JIESU_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// postgres://… (default: SQLite in DATA_DIR/jiesu.db)
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// Build the demo county (Danjiangkou) with N cases of history, then serve it.
+    Demo {
+        #[arg(long, default_value = "demo-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Build only; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// The working calendar.
+    Calendar {
+        #[command(subcommand)]
+        cmd: CalendarCmd,
+    },
+    /// Check every hash chain of the event log; exits non-zero naming the first broken case.
+    Verify {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// Benchmarks (see docs/PERFORMANCE.md). Use a release build.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// One line per date: `YYYY-MM-DD workday|restday [holiday name]`.
+    Days { from: NaiveDate, to: NaiveDate },
+    /// Add working days or hours to a moment; prints the due moment (RFC 3339).
+    Add {
+        #[arg(long)]
+        from: String,
+        #[arg(long, conflicts_with = "working_hours")]
+        working_days: Option<u32>,
+        #[arg(long)]
+        working_hours: Option<u32>,
+        /// Office hours, e.g. 08:30-12:00,14:00-17:30
+        #[arg(long)]
+        office_hours: Option<String>,
+    },
+    /// Import (or replace) one year's schedule from a TOML file into a data dir or database.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Intake throughput (POST /api/v1/cases) beside a bare axum JSON echo, same process and run.
+    Intake {
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// An empty PostgreSQL database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Worklist latency against an existing data dir (build it with `demo --cases 1000000 --no-serve`).
+    Worklist {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+fn builtin_calendar(hours: OfficeHours) -> anyhow::Result<WorkCalendar> {
+    let mut cal = WorkCalendar::new(hours);
+    for f in demo::CALENDAR_FILES {
+        cal.add_year(CalendarYear::parse_toml(f)?);
+    }
+    Ok(cal)
+}
+
+fn now() -> jiesu_domain::Time {
+    to_beijing(chrono::Utc::now())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,jiesu=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve { data_dir, listen, database } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            server::bootstrap_if_empty(&store, &data_dir, now()).await?;
+            let state = server::app_state(store).await?;
+            server::serve_forever(state, &listen).await
+        }
+        Cmd::Demo { data_dir, listen, database, cases, seed, no_serve } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let users = server::build_demo(&store, &data_dir, cases, seed, now()).await?;
+            println!("\ndemo users (also in {}):", data_dir.join("demo-users.txt").display());
+            println!("{:<24} {:<16} {:<12} unit", "username", "password", "role");
+            for u in users.iter().take(60) {
+                println!("{:<24} {:<16} {:<12} {}", u.username, u.password, u.role.as_str(), u.unit);
+            }
+            if users.len() > 60 {
+                println!("… and {} more in demo-users.txt", users.len() - 60);
+            }
+            if no_serve {
+                return Ok(());
+            }
+            let state = server::app_state(store).await?;
+            server::serve_forever(state, &listen).await
+        }
+        Cmd::Calendar { cmd } => calendar(cmd).await,
+        Cmd::Verify { data_dir, database } => {
+            let url = server::database_url(&data_dir, database.as_deref());
+            if database.is_none() && !data_dir.join("jiesu.db").exists() {
+                bail!("no database in {}", data_dir.display());
+            }
+            let store = jiesu_store::Store::open(&url).await?;
+            let r = store.verify().await?;
+            match r.first_broken {
+                None => {
+                    println!("ok: {} events in {} cases; every chain verifies", r.events, r.cases);
+                    Ok(())
+                }
+                Some((case, what)) => {
+                    eprintln!("BROKEN: case {case}: {what}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        Cmd::Bench { cmd } => bench(cmd).await,
+    }
+}
+
+async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
+    match cmd {
+        CalendarCmd::Days { from, to } => {
+            if to < from {
+                bail!("TO is before FROM");
+            }
+            let cal = builtin_calendar(OfficeHours::default())?;
+            let mut out = String::new();
+            for d in from.iter_days().take_while(|d| *d <= to) {
+                let work = cal.is_workday(d)?;
+                let special = cal.special_day(d)?;
+                out.push_str(&format!("{} {}", d, if work { "workday" } else { "restday" }));
+                if let Some(s) = special {
+                    out.push_str(&format!(" {}", s.name));
+                    if work {
+                        out.push_str("调休上班");
+                    }
+                }
+                out.push('\n');
+            }
+            print!("{out}");
+            Ok(())
+        }
+        CalendarCmd::Add { from, working_days, working_hours, office_hours } => {
+            let hours = match office_hours {
+                Some(h) => OfficeHours::parse(&h)?,
+                None => OfficeHours::default(),
+            };
+            let cal = builtin_calendar(hours)?;
+            let from = DateTime::parse_from_rfc3339(&from).context("--from must be RFC 3339")?;
+            let due = match (working_days, working_hours) {
+                (Some(d), None) => cal.add_working_days(from, d)?,
+                (None, Some(h)) => cal.add_working_hours(from, h)?,
+                _ => bail!("give --working-days or --working-hours"),
+            };
+            println!("{}", due.to_rfc3339());
+            Ok(())
+        }
+        CalendarCmd::Import { file, data_dir, database } => {
+            let body = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let y = CalendarYear::parse_toml(&body)?;
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            store.put_calendar_year(&body).await?;
+            println!("imported {} ({} special days) from {}", y.year, y.days.len(), y.source);
+            Ok(())
+        }
+    }
+}
+
+async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Intake { concurrency, seconds, database } => {
+            let dir = tempfile_dir()?;
+            let store = server::open(&dir, database.as_deref()).await?;
+            let users = server::build_demo(&store, &dir, 0, 1, now()).await?;
+            let backend = format!("{:?}", store.backend());
+            let state = server::app_state(store).await?;
+            let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
+            let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let echo_addr = echo.local_addr()?;
+            tokio::spawn(async move {
+                let _ = jiesu_api::serve(echo, jiesu_api::echo_router(), std::future::pending()).await;
+            });
+            let body = json!({"kind": "complaint", "category": "urban.street_vending", "title": "丹二巷占道经营严重",
+                "description": "市民反映丹二巷早晚有商贩占道经营，行人只能走机动车道。", "address": "丹江口市均州路街道丹二巷",
+                "reporter": {"name": "王先生", "phone": "13812345678"}});
+            let echo_client = Client::new(format!("http://{echo_addr}"));
+            let b2 = body.clone();
+            let echo_make: loadgen::MakeRequest = Arc::new(move |_| ("POST".into(), "/echo".into(), vec![], Some(b2.clone())));
+            let d = Duration::from_secs(seconds);
+            println!("warming up…");
+            let _ = loadgen::run("warm-up", vec![echo_client.clone()], concurrency, Duration::from_secs(1), echo_make.clone(), |s| s == 200).await;
+            let e = loadgen::run("axum JSON echo", vec![echo_client], concurrency, d, echo_make, |s| s == 200).await;
+            println!("{}", e.line());
+            let base = Client::new(format!("http://{addr}"));
+            let op = users.iter().find(|u| u.username == "operator").context("no operator")?;
+            let c = base.login(&op.username, &op.password).await?;
+            let run_id = now().timestamp_millis();
+            let make: loadgen::MakeRequest = Arc::new(move |n| {
+                ("POST".into(), "/api/v1/cases".into(), vec![("idempotency-key".into(), format!("bench-{run_id}-{n}"))], Some(body.clone()))
+            });
+            let i = loadgen::run(&format!("POST /api/v1/cases ({backend})"), vec![c], concurrency, d, make, |s| s == 201).await;
+            println!("{}", i.line());
+            println!("intake / echo = {:.1} %", 100.0 * i.rate() / e.rate().max(1.0));
+            Ok(())
+        }
+        BenchCmd::Worklist { data_dir, database, concurrency, seconds } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let n = store.count_cases().await?;
+            let users = std::fs::read_to_string(data_dir.join("demo-users.txt")).context("no demo-users.txt")?;
+            let state = server::app_state(store).await?;
+            let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
+            let base = Client::new(format!("http://{addr}"));
+            let mut clients = Vec::new();
+            for line in users.lines() {
+                let f: Vec<&str> = line.split('\t').collect();
+                if f.len() >= 3 && (f[2] == "handler" || f[2] == "dispatcher") {
+                    clients.push(base.login(f[0], f[1]).await?);
+                }
+            }
+            println!("{n} cases stored; {} signed-in handlers and dispatchers", clients.len());
+            let make: loadgen::MakeRequest = Arc::new(|_| ("GET".into(), "/api/v1/worklist?limit=20".into(), vec![], None));
+            let r = loadgen::run("GET /api/v1/worklist", clients, concurrency, Duration::from_secs(seconds), make, |s| s == 200).await;
+            println!("{}", r.line());
+            Ok(())
+        }
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("jiesu-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}

@@ -1,0 +1,9 @@
+//! The `jiesu` binary's library: demo county, load generator and HTTP client used by the CLI,
+//! the benchmarks and the end-to-end tests.
+
+pub mod client;
+pub mod demo;
+mod demo_data;
+pub mod loadgen;
+pub mod rng;
+pub mod server;

@@ -1,0 +1,107 @@
+//! A closed-loop HTTP load generator: `concurrency` workers, each sending its next request as soon
+//! as the previous one answers, for a fixed time. Reports throughput and latency percentiles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::client::Client;
+
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub label: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl LoadReport {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+    pub fn line(&self) -> String {
+        format!(
+            "{:<28} {:>9.0} req/s  ok {:>8}  errors {:>5}  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+            self.label,
+            self.rate(),
+            self.requests,
+            self.errors,
+            self.p50_ms,
+            self.p99_ms,
+            self.max_ms
+        )
+    }
+}
+
+/// What each worker sends: (method, path, headers, body) built from a global request counter.
+pub type MakeRequest = Arc<dyn Fn(u64) -> (String, String, Vec<(String, String)>, Option<Value>) + Send + Sync>;
+
+pub async fn run(
+    label: &str,
+    clients: Vec<Client>,
+    concurrency: usize,
+    duration: Duration,
+    make: MakeRequest,
+    expect: fn(u16) -> bool,
+) -> LoadReport {
+    let counter = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let client = clients[w % clients.len().max(1)].clone();
+        let counter = counter.clone();
+        let errors = errors.clone();
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(4096);
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let (method, path, headers, body) = make(n);
+                let h: Vec<(&str, &str)> = headers.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let t = Instant::now();
+                let r = match &body {
+                    Some(b) => client.post_with(&path, &h, b).await,
+                    None => client.send(&method, &path, &h, Vec::new()).await,
+                };
+                let ok = matches!(&r, Ok(r) if expect(r.status));
+                if ok {
+                    lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(v) = t.await {
+            all.extend(v);
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        if all.is_empty() {
+            0.0
+        } else {
+            all[((all.len() as f64 - 1.0) * p).round() as usize]
+        }
+    };
+    LoadReport {
+        label: label.to_string(),
+        requests: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        max_ms: all.last().copied().unwrap_or(0.0),
+    }
+}

@@ -1,0 +1,173 @@
+//! Opening the store, first-run bootstrap, and serving the API.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context as _;
+use jiesu_api::{ApiConfig, AppState};
+use jiesu_domain::{Grant, OrgUnit, Role, Time, UnitId, UnitKind};
+use jiesu_store::{NewUser, Store};
+
+use crate::demo;
+
+pub fn database_url(data_dir: &Path, database: Option<&str>) -> String {
+    match database {
+        Some(u) => u.to_string(),
+        None => format!("sqlite://{}?mode=rwc", data_dir.join("jiesu.db").display()),
+    }
+}
+
+pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let url = database_url(data_dir, database);
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open database {}", jiesu_store::redact_url(&url)))?;
+    demo::ensure_calendar(&store).await?;
+    Ok(store)
+}
+
+pub fn random_password() -> String {
+    let mut b = [0u8; 9];
+    let _ = getrandom_fill(&mut b);
+    b.iter().map(|x| format!("{:02x}", x)).collect()
+}
+
+fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(b)
+}
+
+/// A fresh database gets one root unit and an `admin` whose password is printed once and written
+/// to `DIR/admin-password.txt`.
+pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> anyhow::Result<()> {
+    if !store.load_units().await?.is_empty() {
+        return Ok(());
+    }
+    store
+        .put_units(
+            &[OrgUnit {
+                id: UnitId::new("root"),
+                parent: None,
+                kind: UnitKind::County,
+                name: "本级".into(),
+            }],
+            &[],
+        )
+        .await?;
+    let pw = random_password();
+    let hash = tokio::task::spawn_blocking({
+        let pw = pw.clone();
+        move || jiesu_api::password::hash(&pw)
+    })
+    .await??;
+    store
+        .create_user(
+            &NewUser {
+                id: "u-admin".into(),
+                username: "admin".into(),
+                display_name: "系统管理员".into(),
+                password_hash: hash,
+                phone: None,
+                grants: vec![Grant {
+                    role: Role::Admin,
+                    unit: UnitId::new("root"),
+                }],
+            },
+            now.timestamp_millis(),
+        )
+        .await?;
+    std::fs::write(data_dir.join("admin-password.txt"), format!("admin\t{pw}\n"))?;
+    println!("first start: created user admin with password {pw} (also in admin-password.txt)");
+    Ok(())
+}
+
+pub async fn app_state(store: Store) -> anyhow::Result<AppState> {
+    let juris = store.load_jurisdiction().await?;
+    Ok(AppState::new(store, juris, ApiConfig::default()))
+}
+
+/// Binds and serves in the background; returns the bound address.
+pub async fn spawn(state: AppState, listen: &str) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let app = jiesu_api::router(state);
+    let h = tokio::spawn(async move {
+        if let Err(e) = jiesu_api::serve(listener, app, std::future::pending()).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok((addr, h))
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Serves until SIGINT/SIGTERM.
+pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("jiesu listening on http://{}", listener.local_addr()?);
+    jiesu_api::serve(listener, jiesu_api::router(state), shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Builds the demo county into an empty store (or reuses one already built) and returns its users.
+pub async fn build_demo(
+    store: &Store,
+    data_dir: &Path,
+    cases: usize,
+    seed: u64,
+    now: Time,
+) -> anyhow::Result<Vec<demo::DemoUser>> {
+    let users_path = data_dir.join("demo-users.txt");
+    let county = demo::build_county(seed);
+    if !store.load_units().await?.is_empty() {
+        println!("data dir already holds a county; serving it as it is");
+        if !users_path.exists() {
+            std::fs::write(&users_path, demo::users_file(&county.users))?;
+        }
+        return Ok(county.users);
+    }
+    let t = std::time::Instant::now();
+    demo::install(store, &county, now).await?;
+    std::fs::write(&users_path, demo::users_file(&county.users))?;
+    println!(
+        "county 丹江口市: {} units, {} categories, {} users ({:.1}s)",
+        county.units.len(),
+        county.categories.len(),
+        county.users.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let juris = store.load_jurisdiction().await?;
+    let mut hist = demo::History::new(&juris, &county, cases, seed, now);
+    let total = hist.total();
+    let mut done = 0;
+    let t = std::time::Instant::now();
+    while let Some(batch) = hist.next_batch(2000) {
+        done += store.import(batch).await?;
+        if total >= 20_000 && done % 20_000 < 2000 {
+            println!("  history: {done}/{total} cases ({:.0}/s)", done as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    if total > 0 {
+        println!("history: {done} cases over 12 months in {:.1}s", t.elapsed().as_secs_f64());
+    }
+    Ok(county.users)
+}
