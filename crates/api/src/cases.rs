@@ -35,7 +35,18 @@ pub struct IntakeRequest {
     #[serde(default)]
     location: Option<GeoPoint>,
     #[serde(default)]
-    reporter: Option<Reporter>,
+    reporter: Option<ReporterInput>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterInput {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    anonymous: bool,
 }
 
 fn idempotency_key(headers: &HeaderMap, user_id: &str) -> Result<Option<String>, ApiError> {
@@ -73,7 +84,15 @@ pub async fn create_case(
         description: req.description.unwrap_or_default(),
         address: req.address,
         location: req.location,
-        reporter: req.reporter.unwrap_or_default(),
+        reporter: req
+            .reporter
+            .map(|r| Reporter {
+                name: r.name,
+                phone: r.phone,
+                anonymous: r.anonymous,
+                user_id: None,
+            })
+            .unwrap_or_default(),
     };
     let idem = match key {
         Some(k) => {

@@ -121,7 +121,6 @@ pub struct GeoPoint {
 
 /// 诉求人. The phone is personal data: shown masked unless the role may see it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Reporter {
     #[serde(default)]
     pub name: Option<String>,
@@ -130,7 +129,7 @@ pub struct Reporter {
     #[serde(default)]
     pub anonymous: bool,
     /// The citizen account that reported it, when reported online.
-    #[serde(default, skip_deserializing)]
+    #[serde(default)]
     pub user_id: Option<String>,
 }
 
