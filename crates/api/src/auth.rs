@@ -1,10 +1,10 @@
 //! Sign-in, sessions and the `Authed` extractor that every protected handler takes.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use axum::Json;
 use jiesu_domain::Actor;
 use jiesu_store::LoginAudit;
 use serde::Deserialize;
@@ -39,7 +39,10 @@ fn new_token() -> Result<String, ApiError> {
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -49,7 +52,9 @@ impl FromRequestParts<AppState> for Authed {
             .strip_prefix("Bearer ")
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer TOKEN"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be Bearer TOKEN")
+            })?;
         let th = token_hash(token);
         let now = state.now().timestamp_millis();
         let s = state
@@ -130,8 +135,8 @@ pub async fn login(
         let phc = if phc.is_empty() { dummy_hash() } else { phc };
         password::verify(&pw, &phc)
     })
-        .await
-        .map_err(ApiError::internal)?;
+    .await
+    .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|u| ok && !u.disabled) else {
         if let Some(u) = state.store.user_by_username(&req.username).await? {
             let n = state
@@ -140,7 +145,10 @@ pub async fn login(
                 .await?;
             tracing::warn!(username = %req.username, failures = n, "failed sign-in");
         }
-        state.store.audit_login(&audit(false, "bad credentials")).await?;
+        state
+            .store
+            .audit_login(&audit(false, "bad credentials"))
+            .await?;
         return Err(ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "invalid_credentials",
@@ -169,12 +177,18 @@ pub async fn login(
     })))
 }
 
-pub async fn logout(State(state): State<AppState>, auth: Authed) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&auth.token_hash).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-pub async fn me(State(state): State<AppState>, auth: Authed) -> Result<impl IntoResponse, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
     Ok(Json(json!({
         "id": auth.actor.user_id,

@@ -11,11 +11,11 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::AppState;
 use crate::auth::Authed;
 use crate::dto::{case_json, event_json, sees_reporter};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
-use crate::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +59,10 @@ fn idempotency_key(headers: &HeaderMap, user_id: &str) -> Result<Option<String>,
         .map(|s| s.trim().trim_matches('"'))
         .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_idempotency_key", "1 to 128 visible ASCII characters")
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "1 to 128 visible ASCII characters",
+            )
         })?;
     // Keys are per user: two clients cannot collide on each other's keys.
     Ok(Some(format!("{user_id}:{k}")))
@@ -74,9 +77,11 @@ pub async fn create_case(
     let key = idempotency_key(&headers, &auth.actor.user_id)?;
     let citizen = !auth.actor.is_staff();
     let draft = CaseDraft {
-        channel: req
-            .channel
-            .unwrap_or(if citizen { Channel::Web } else { Channel::Hotline }),
+        channel: req.channel.unwrap_or(if citizen {
+            Channel::Web
+        } else {
+            Channel::Hotline
+        }),
         kind: req.kind,
         category: req.category,
         urgency: req.urgency.unwrap_or(Urgency::Normal),
@@ -108,9 +113,16 @@ pub async fn create_case(
         .intake(juris.clone(), draft, &auth.actor, now, idem)
         .await?;
     if created {
-        state.metrics.cases_created.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state
+            .metrics
+            .cases_created
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let mut res = (status, Json(case_json(&case, &auth.actor, &juris, now))).into_response();
     if let Ok(v) = format!("/api/v1/cases/{}", case.id).parse() {
         res.headers_mut().insert(axum::http::header::LOCATION, v);
@@ -172,7 +184,10 @@ pub async fn list_cases(
     if let Some(s) = &q.state
         && jiesu_domain::CaseState::parse(s).is_none()
     {
-        return Err(ApiError::bad_request("invalid_query", format!("unknown state {s:?}")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("unknown state {s:?}"),
+        ));
     }
     let scope_units: Vec<_> = auth
         .actor
@@ -186,10 +201,16 @@ pub async fn list_cases(
         Some(u) => {
             let u = jiesu_domain::UnitId::new(u.clone());
             if !juris.org.contains(&u) {
-                return Err(ApiError::bad_request("invalid_query", format!("unknown unit {u}")));
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("unknown unit {u}"),
+                ));
             }
             if !scope_units.iter().any(|s| juris.org.is_within(&u, s)) {
-                return Err(ApiError::forbidden("out_of_scope", format!("unit {u} is outside your scope")));
+                return Err(ApiError::forbidden(
+                    "out_of_scope",
+                    format!("unit {u} is outside your scope"),
+                ));
             }
             juris.org.path(&u).map(str::to_string)
         }
@@ -220,7 +241,11 @@ pub async fn list_cases(
     let cases = state.store.list_cases(&filter).await?;
     let now = state.now();
     let next_cursor = (cases.len() == limit as usize)
-        .then(|| cases.last().map(|c| format!("{}.{}", c.received_at.timestamp_millis(), c.id)))
+        .then(|| {
+            cases
+                .last()
+                .map(|c| format!("{}.{}", c.received_at.timestamp_millis(), c.id))
+        })
         .flatten();
     Ok(Json(json!({
         "items": cases.iter().map(|c| case_json(c, &auth.actor, &juris, now)).collect::<Vec<_>>(),
@@ -240,7 +265,10 @@ pub async fn worklist(
     ApiQuery(q): ApiQuery<WorklistQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !auth.actor.is_staff() {
-        return Err(ApiError::forbidden("role_forbidden", "the worklist is for staff"));
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "the worklist is for staff",
+        ));
     }
     let juris = state.juris();
     let units = auth.actor.staff_units();
@@ -267,6 +295,9 @@ pub async fn command(
         .store
         .command(juris.clone(), &id, cmd, &auth.actor, now)
         .await?;
-    state.metrics.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .metrics
+        .commands
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(Json(case_json(&case, &auth.actor, &juris, now)))
 }

@@ -41,7 +41,10 @@ where
                 ApiError::new(
                     axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("the body exceeds the limit of {} bytes", crate::MAX_BODY_BYTES),
+                    format!(
+                        "the body exceeds the limit of {} bytes",
+                        crate::MAX_BODY_BYTES
+                    ),
                 )
             } else {
                 ApiError::bad_request("invalid_body", e.body_text())

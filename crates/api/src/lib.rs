@@ -113,22 +113,187 @@ pub struct RouteDoc {
 }
 
 pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc { method: "post", path: "/api/v1/auth/login", summary: "Sign in; returns a bearer token", summary_zh: "登录", tag: "auth", auth: false, body: Some("LoginRequest"), query: &[], ok: 200 },
-    RouteDoc { method: "post", path: "/api/v1/auth/logout", summary: "End the session", summary_zh: "退出登录", tag: "auth", auth: true, body: None, query: &[], ok: 204 },
-    RouteDoc { method: "get", path: "/api/v1/auth/me", summary: "The signed-in user and grants", summary_zh: "当前用户", tag: "auth", auth: true, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "post", path: "/api/v1/cases", summary: "Record a case (send Idempotency-Key to make retries safe)", summary_zh: "受理工单", tag: "cases", auth: true, body: Some("IntakeRequest"), query: &[], ok: 201 },
-    RouteDoc { method: "get", path: "/api/v1/cases", summary: "Cases in your scope, newest first", summary_zh: "工单列表", tag: "cases", auth: true, body: None, query: &[("state", "case state"), ("unit", "only cases held within this unit's subtree"), ("cursor", "next_cursor of the previous page"), ("limit", "1-200, default 50")], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/cases/{id}", summary: "One case by id or number", summary_zh: "工单详情", tag: "cases", auth: true, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/cases/{id}/timeline", summary: "The case's hash-chained trail", summary_zh: "办理留痕", tag: "cases", auth: true, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "post", path: "/api/v1/cases/{id}/commands", summary: "Give a lifecycle command", summary_zh: "工单操作", tag: "cases", auth: true, body: Some("Command"), query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/worklist", summary: "Open cases waiting on your units, soonest deadline first", summary_zh: "待办工作台", tag: "cases", auth: true, body: None, query: &[("limit", "1-200, default 50")], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/units", summary: "The org tree", summary_zh: "组织机构", tag: "reference", auth: true, body: None, query: &[("geometry", "include grid polygons (GeoJSON)")], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/categories", summary: "The category tree", summary_zh: "诉求分类", tag: "reference", auth: true, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/calendar/days", summary: "Working days and holidays", summary_zh: "工作日历", tag: "reference", auth: true, body: None, query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD")], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/deadline-policy", summary: "Deadline policy in force", summary_zh: "办理时限规则", tag: "reference", auth: true, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/api/v1/openapi.json", summary: "This document", summary_zh: "接口文档", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/healthz", summary: "Liveness and database check", summary_zh: "健康检查", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
-    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus metrics", summary_zh: "监控指标", tag: "meta", auth: false, body: None, query: &[], ok: 200 },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/auth/login",
+        summary: "Sign in; returns a bearer token",
+        summary_zh: "登录",
+        tag: "auth",
+        auth: false,
+        body: Some("LoginRequest"),
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/auth/logout",
+        summary: "End the session",
+        summary_zh: "退出登录",
+        tag: "auth",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 204,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/auth/me",
+        summary: "The signed-in user and grants",
+        summary_zh: "当前用户",
+        tag: "auth",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/cases",
+        summary: "Record a case (send Idempotency-Key to make retries safe)",
+        summary_zh: "受理工单",
+        tag: "cases",
+        auth: true,
+        body: Some("IntakeRequest"),
+        query: &[],
+        ok: 201,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/cases",
+        summary: "Cases in your scope, newest first",
+        summary_zh: "工单列表",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[
+            ("state", "case state"),
+            ("unit", "only cases held within this unit's subtree"),
+            ("cursor", "next_cursor of the previous page"),
+            ("limit", "1-200, default 50"),
+        ],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/cases/{id}",
+        summary: "One case by id or number",
+        summary_zh: "工单详情",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/cases/{id}/timeline",
+        summary: "The case's hash-chained trail",
+        summary_zh: "办理留痕",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/cases/{id}/commands",
+        summary: "Give a lifecycle command",
+        summary_zh: "工单操作",
+        tag: "cases",
+        auth: true,
+        body: Some("Command"),
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/worklist",
+        summary: "Open cases waiting on your units, soonest deadline first",
+        summary_zh: "待办工作台",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[("limit", "1-200, default 50")],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/units",
+        summary: "The org tree",
+        summary_zh: "组织机构",
+        tag: "reference",
+        auth: true,
+        body: None,
+        query: &[("geometry", "include grid polygons (GeoJSON)")],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/categories",
+        summary: "The category tree",
+        summary_zh: "诉求分类",
+        tag: "reference",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/calendar/days",
+        summary: "Working days and holidays",
+        summary_zh: "工作日历",
+        tag: "reference",
+        auth: true,
+        body: None,
+        query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD")],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/deadline-policy",
+        summary: "Deadline policy in force",
+        summary_zh: "办理时限规则",
+        tag: "reference",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/openapi.json",
+        summary: "This document",
+        summary_zh: "接口文档",
+        tag: "meta",
+        auth: false,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/healthz",
+        summary: "Liveness and database check",
+        summary_zh: "健康检查",
+        tag: "meta",
+        auth: false,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        summary_zh: "监控指标",
+        tag: "meta",
+        auth: false,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
 ];
 
 fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
@@ -167,7 +332,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
 }
 
 fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -186,7 +355,9 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), count))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_to_problem))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_to_problem,
+        ))
         .with_state(state)
 }
 
@@ -204,7 +375,9 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[cfg(test)]
@@ -212,7 +385,12 @@ mod tests {
     #[test]
     fn every_documented_route_has_a_handler() {
         for d in super::ROUTES {
-            assert!(super::handler_for(d.method, d.path).is_some(), "{} {}", d.method, d.path);
+            assert!(
+                super::handler_for(d.method, d.path).is_some(),
+                "{} {}",
+                d.method,
+                d.path
+            );
         }
     }
 }

@@ -46,15 +46,20 @@ pub async fn units(
     Ok(Json(json!({"items": items})))
 }
 
-pub async fn categories(State(state): State<AppState>, _auth: Authed) -> Result<impl IntoResponse, ApiError> {
+pub async fn categories(
+    State(state): State<AppState>,
+    _auth: Authed,
+) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
     let items: Vec<_> = juris
         .categories
         .all()
-        .map(|c| json!({
-            "id": c.id, "parent": c.parent, "name": c.name, "name_en": c.name_en,
-            "default_kind": c.default_kind, "default_unit": c.default_unit,
-        }))
+        .map(|c| {
+            json!({
+                "id": c.id, "parent": c.parent, "name": c.name, "name_en": c.name_en,
+                "default_kind": c.default_kind, "default_unit": c.default_unit,
+            })
+        })
         .collect();
     Ok(Json(json!({"items": items})))
 }
@@ -72,13 +77,22 @@ pub async fn calendar_days(
     ApiQuery(q): ApiQuery<DaysQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     if q.to < q.from || (q.to - q.from).num_days() > 400 {
-        return Err(ApiError::bad_request("invalid_query", "from <= to, at most 400 days"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "from <= to, at most 400 days",
+        ));
     }
     let juris = state.juris();
     let mut items = Vec::new();
     for d in q.from.iter_days().take_while(|d| *d <= q.to) {
-        let work = juris.calendar.is_workday(d).map_err(jiesu_domain::DomainError::from)?;
-        let special = juris.calendar.special_day(d).map_err(jiesu_domain::DomainError::from)?;
+        let work = juris
+            .calendar
+            .is_workday(d)
+            .map_err(jiesu_domain::DomainError::from)?;
+        let special = juris
+            .calendar
+            .special_day(d)
+            .map_err(jiesu_domain::DomainError::from)?;
         items.push(json!({
             "date": d, "workday": work,
             "name": special.map(|s| s.name.clone()), "name_en": special.map(|s| s.name_en.clone()),
@@ -87,9 +101,14 @@ pub async fn calendar_days(
     Ok(Json(json!({"items": items})))
 }
 
-pub async fn deadline_policy(State(state): State<AppState>, _auth: Authed) -> Result<impl IntoResponse, ApiError> {
+pub async fn deadline_policy(
+    State(state): State<AppState>,
+    _auth: Authed,
+) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
-    Ok(Json(serde_json::to_value(&juris.policy).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(&juris.policy).map_err(ApiError::internal)?,
+    ))
 }
 
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
@@ -106,20 +125,60 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let w = state.store.writer_stats();
     let mut out = String::new();
     let mut counter = |name: &str, help: &str, v: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
     };
-    counter("jiesu_http_requests_total", "HTTP requests served.", m.requests.load(Ordering::Relaxed));
-    counter("jiesu_http_errors_total", "HTTP responses with status >= 400.", m.errors.load(Ordering::Relaxed));
-    counter("jiesu_cases_created_total", "Cases recorded by intake.", m.cases_created.load(Ordering::Relaxed));
-    counter("jiesu_commands_total", "Case commands applied.", m.commands.load(Ordering::Relaxed));
-    counter("jiesu_writer_batches_total", "Group-commit transactions.", w.batches.load(Ordering::Relaxed));
-    counter("jiesu_writer_jobs_total", "Writes carried by those transactions.", w.jobs.load(Ordering::Relaxed));
-    counter("jiesu_writer_failed_batches_total", "Transactions that failed.", w.failed_batches.load(Ordering::Relaxed));
+    counter(
+        "jiesu_http_requests_total",
+        "HTTP requests served.",
+        m.requests.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_http_errors_total",
+        "HTTP responses with status >= 400.",
+        m.errors.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_cases_created_total",
+        "Cases recorded by intake.",
+        m.cases_created.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_commands_total",
+        "Case commands applied.",
+        m.commands.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_writer_batches_total",
+        "Group-commit transactions.",
+        w.batches.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_writer_jobs_total",
+        "Writes carried by those transactions.",
+        w.jobs.load(Ordering::Relaxed),
+    );
+    counter(
+        "jiesu_writer_failed_batches_total",
+        "Transactions that failed.",
+        w.failed_batches.load(Ordering::Relaxed),
+    );
     if let Ok(states) = state.store.cases_by_state().await {
-        let _ = writeln!(out, "# HELP jiesu_cases Cases by state.\n# TYPE jiesu_cases gauge");
+        let _ = writeln!(
+            out,
+            "# HELP jiesu_cases Cases by state.\n# TYPE jiesu_cases gauge"
+        );
         for (s, n) in states {
             let _ = writeln!(out, "jiesu_cases{{state=\"{s}\"}} {n}");
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
 }

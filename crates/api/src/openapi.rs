@@ -17,8 +17,30 @@ pub fn schemas() -> Value {
         }
     });
     let s = |v: &[&str]| json!({"type": "string", "enum": v});
-    let channel = s(&["hotline", "web", "mobile", "open311", "grid_patrol", "enterprise", "project", "monitor", "whistleblower", "supervision"]);
-    let kind = s(&["complaint", "request", "inquiry", "suggestion", "report", "praise", "hazard", "enterprise_demand", "project_issue", "alarm"]);
+    let channel = s(&[
+        "hotline",
+        "web",
+        "mobile",
+        "open311",
+        "grid_patrol",
+        "enterprise",
+        "project",
+        "monitor",
+        "whistleblower",
+        "supervision",
+    ]);
+    let kind = s(&[
+        "complaint",
+        "request",
+        "inquiry",
+        "suggestion",
+        "report",
+        "praise",
+        "hazard",
+        "enterprise_demand",
+        "project_issue",
+        "alarm",
+    ]);
     let cmd = |name: &str, props: Value, required: &[&str]| {
         let mut p = props.as_object().cloned().unwrap_or_default();
         p.insert("type".into(), json!({"const": name}));

@@ -31,7 +31,10 @@ pub struct ApiError {
 /// Chinese and English titles of every stable code.
 pub fn titles(code: &str) -> (&'static str, &'static str) {
     match code {
-        "unauthorized" => ("未登录或登录已过期", "Not signed in, or the session has expired"),
+        "unauthorized" => (
+            "未登录或登录已过期",
+            "Not signed in, or the session has expired",
+        ),
         "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
         "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
         "role_forbidden" => ("当前角色无权执行此操作", "Your role may not do this"),
@@ -41,16 +44,25 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "not_found" => ("资源不存在", "Not found"),
         "case_not_found" => ("工单不存在", "Case not found"),
         "method_not_allowed" => ("请求方法不被允许", "Method not allowed"),
-        "wrong_state" => ("工单当前状态不允许此操作", "The case's state does not allow this command"),
+        "wrong_state" => (
+            "工单当前状态不允许此操作",
+            "The case's state does not allow this command",
+        ),
         "callback_recorded" => ("回访结果已登记", "The callback is already recorded"),
         "callback_missing" => ("尚未回访，不能办结", "No callback recorded yet"),
-        "reopen_needs_unsatisfied_callback" => ("仅不满意或未解决的工单可重办", "Only an unsatisfied or unresolved case can be reopened"),
+        "reopen_needs_unsatisfied_callback" => (
+            "仅不满意或未解决的工单可重办",
+            "Only an unsatisfied or unresolved case can be reopened",
+        ),
         "reopen_limit" => ("已达重办次数上限", "Reopen limit reached"),
         "never_dispatched" => ("工单未派单，无法重办", "The case was never dispatched"),
         "extension_pending" => ("已有待审批的延期申请", "An extension request is pending"),
         "no_extension_pending" => ("没有待审批的延期申请", "No extension request is pending"),
         "merge_target_merged" => ("主工单已被合并", "The master case is itself merged"),
-        "idempotency_key_mismatch" => ("幂等键已用于不同的请求", "Idempotency key reused for a different request"),
+        "idempotency_key_mismatch" => (
+            "幂等键已用于不同的请求",
+            "Idempotency key reused for a different request",
+        ),
         "invalid_idempotency_key" => ("幂等键格式错误", "Invalid idempotency key"),
         "validation_failed" => ("字段校验失败", "Validation failed"),
         "invalid_json" => ("请求体不是合法的 JSON", "The body is not valid JSON"),
@@ -130,7 +142,9 @@ impl From<DomainError> for ApiError {
             DomainError::WrongState { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string())
             }
-            DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
             DomainError::Invalid { field, message } => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "validation_failed",
@@ -150,7 +164,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(d) => d.into(),
-            StoreError::NotFound => ApiError::not_found("case_not_found", "no such case in your scope"),
+            StoreError::NotFound => {
+                ApiError::not_found("case_not_found", "no such case in your scope")
+            }
             StoreError::IdempotencyMismatch => ApiError::unprocessable(
                 "idempotency_key_mismatch",
                 "this Idempotency-Key was first used with a different body",

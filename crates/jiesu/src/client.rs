@@ -89,11 +89,21 @@ impl Client {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Response> {
-        self.send("POST", path, &[("content-type", "application/json")], serde_json::to_vec(body)?)
-            .await
+        self.send(
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            serde_json::to_vec(body)?,
+        )
+        .await
     }
 
-    pub async fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> anyhow::Result<Response> {
+    pub async fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> anyhow::Result<Response> {
         let mut h = vec![("content-type", "application/json")];
         h.extend_from_slice(headers);
         self.send("POST", path, &h, serde_json::to_vec(body)?).await
@@ -102,9 +112,17 @@ impl Client {
     /// Signs in and returns a client carrying the token.
     pub async fn login(&self, username: &str, password: &str) -> anyhow::Result<Client> {
         let r = self
-            .post("/api/v1/auth/login", &serde_json::json!({"username": username, "password": password}))
+            .post(
+                "/api/v1/auth/login",
+                &serde_json::json!({"username": username, "password": password}),
+            )
             .await?;
-        anyhow::ensure!(r.status == 200, "login {username}: {} {}", r.status, String::from_utf8_lossy(&r.body));
+        anyhow::ensure!(
+            r.status == 200,
+            "login {username}: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
         let token = r.json()["token"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("no token"))?

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{Duration, Timelike};
-use jiesu_domain::case::{Reporter, ReplyOutcome, ReviewDecision, Satisfaction};
+use jiesu_domain::case::{ReplyOutcome, Reporter, ReviewDecision, Satisfaction};
 use jiesu_domain::{
     Actor, Case, CaseDraft, CaseEvent, Category, Channel, Command, Grant, Jurisdiction, Kind,
     OrgUnit, Role, Time, UnitId, UnitKind, Urgency,
@@ -58,11 +58,16 @@ fn rect(lon: f64, lat: f64, w: f64, h: f64) -> String {
         .iter()
         .map(|p| format!("[{:.6},{:.6}]", p[0], p[1]))
         .collect();
-    format!(r#"{{"type":"Polygon","coordinates":[[{}]]}}"#, coords.join(","))
+    format!(
+        r#"{{"type":"Polygon","coordinates":[[{}]]}}"#,
+        coords.join(",")
+    )
 }
 
 fn password(rng: &mut Rng) -> String {
-    const WORDS: &[&str] = &["Danjiang", "Hanjiang", "Wudang", "Canglang", "Junzhou", "Qingshui"];
+    const WORDS: &[&str] = &[
+        "Danjiang", "Hanjiang", "Wudang", "Canglang", "Junzhou", "Qingshui",
+    ];
     format!("{}-{:04}", rng.pick_str(WORDS), rng.below(10_000))
 }
 
@@ -80,16 +85,23 @@ pub fn build_county(seed: u64) -> County {
     let mut geometry = Vec::new();
     let mut communities = Vec::new();
     let mut users = Vec::new();
-    let mut add_user = |rng: &mut Rng, username: String, role: Role, unit: &str, display: String| {
-        users.push(DemoUser {
-            username,
-            password: password(rng),
-            display_name: display,
-            role,
-            unit: UnitId::new(unit),
-        });
-    };
-    add_user(&mut rng, "admin".into(), Role::Admin, COUNTY, "系统管理员".into());
+    let mut add_user =
+        |rng: &mut Rng, username: String, role: Role, unit: &str, display: String| {
+            users.push(DemoUser {
+                username,
+                password: password(rng),
+                display_name: display,
+                role,
+                unit: UnitId::new(unit),
+            });
+        };
+    add_user(
+        &mut rng,
+        "admin".into(),
+        Role::Admin,
+        COUNTY,
+        "系统管理员".into(),
+    );
     for (i, n) in ["operator", "operator2", "operator3"].iter().enumerate() {
         let name = format!("12345接线员{}", person(&mut rng));
         let _ = i;
@@ -110,14 +122,30 @@ pub fn build_county(seed: u64) -> County {
         units.push(unit(
             &scode,
             Some(COUNTY),
-            if is_street { UnitKind::Street } else { UnitKind::Town },
+            if is_street {
+                UnitKind::Street
+            } else {
+                UnitKind::Town
+            },
             sname,
         ));
         let sn = format!("s{:02}", si + 1);
         let name = format!("{sname}派单员{}", person(&mut rng));
-        add_user(&mut rng, format!("dispatcher_{sn}"), Role::Dispatcher, &scode, name);
+        add_user(
+            &mut rng,
+            format!("dispatcher_{sn}"),
+            Role::Dispatcher,
+            &scode,
+            name,
+        );
         let name = format!("{sname}承办人{}", person(&mut rng));
-        add_user(&mut rng, format!("handler_{sn}"), Role::Handler, &scode, name);
+        add_user(
+            &mut rng,
+            format!("handler_{sn}"),
+            Role::Handler,
+            &scode,
+            name,
+        );
         if si == 0 {
             let name = format!("{sname}党工委书记{}", person(&mut rng));
             add_user(&mut rng, format!("leader_{sn}"), Role::Leader, &scode, name);
@@ -137,24 +165,48 @@ pub fn build_county(seed: u64) -> County {
                     }
                 }
             };
-            let ckind = if cname.ends_with('村') { UnitKind::Village } else { UnitKind::Community };
+            let ckind = if cname.ends_with('村') {
+                UnitKind::Village
+            } else {
+                UnitKind::Community
+            };
             units.push(unit(&ccode, Some(&scode), ckind, &cname));
             // Communities sit on a 4-wide lattice around the street's centre, ~1.1 km apart.
-            let (cx, cy) = (lon + (ci % 4) as f64 * 0.012 - 0.024, lat + (ci / 4) as f64 * 0.010 - 0.015);
+            let (cx, cy) = (
+                lon + (ci % 4) as f64 * 0.012 - 0.024,
+                lat + (ci / 4) as f64 * 0.010 - 0.015,
+            );
             geometry.push((UnitId::new(ccode.as_str()), rect(cx, cy, 0.012, 0.010)));
             if ci < 3 {
                 let name = format!("{cname}书记{}", person(&mut rng));
-                add_user(&mut rng, format!("handler_c{ccode}"), Role::Handler, &ccode, name);
+                add_user(
+                    &mut rng,
+                    format!("handler_c{ccode}"),
+                    Role::Handler,
+                    &ccode,
+                    name,
+                );
             }
             let grids = 3;
             for gi in 0..grids {
                 let gcode = format!("{ccode}{:02}", gi + 1);
-                units.push(unit(&gcode, Some(&ccode), UnitKind::Grid, &format!("{cname}第{}网格", gi + 1)));
+                units.push(unit(
+                    &gcode,
+                    Some(&ccode),
+                    UnitKind::Grid,
+                    &format!("{cname}第{}网格", gi + 1),
+                ));
                 let gx = cx + gi as f64 * 0.004;
                 geometry.push((UnitId::new(gcode.as_str()), rect(gx, cy, 0.004, 0.010)));
                 if ci < 3 && gi == 0 {
                     let name = format!("网格员{}", person(&mut rng));
-                    add_user(&mut rng, format!("grid_{gcode}"), Role::GridWorker, &gcode, name);
+                    add_user(
+                        &mut rng,
+                        format!("grid_{gcode}"),
+                        Role::GridWorker,
+                        &gcode,
+                        name,
+                    );
                 }
                 if is_street {
                     for mi in 0..2 {
@@ -181,16 +233,34 @@ pub fn build_county(seed: u64) -> County {
         let dcode = format!("{COUNTY}D{:02}", di + 1);
         units.push(unit(&dcode, Some(COUNTY), UnitKind::Department, dname));
         let name = format!("{dname}承办人{}", person(&mut rng));
-        add_user(&mut rng, format!("handler_d{:02}", di + 1), Role::Handler, &dcode, name);
+        add_user(
+            &mut rng,
+            format!("handler_d{:02}", di + 1),
+            Role::Handler,
+            &dcode,
+            name,
+        );
         departments.push(UnitId::new(dcode));
     }
     for (i, d) in [16usize, 23, 5, 15, 12].iter().enumerate() {
         let name = format!("包联干部{}", person(&mut rng));
-        add_user(&mut rng, format!("cadre{:02}", i + 1), Role::Cadre, departments[*d].as_str(), name);
+        add_user(
+            &mut rng,
+            format!("cadre{:02}", i + 1),
+            Role::Cadre,
+            departments[*d].as_str(),
+            name,
+        );
     }
     for i in 1..=2 {
         let name = person(&mut rng);
-        add_user(&mut rng, format!("citizen{i:02}"), Role::Citizen, CITY, name);
+        add_user(
+            &mut rng,
+            format!("citizen{i:02}"),
+            Role::Citizen,
+            CITY,
+            name,
+        );
     }
     let mut categories = Vec::new();
     for (id, name, en) in CATEGORY_GROUPS {
@@ -292,7 +362,13 @@ pub async fn install(store: &Store, county: &County, now: Time) -> anyhow::Resul
 pub fn users_file(users: &[DemoUser]) -> String {
     let mut s = String::new();
     for u in users {
-        s.push_str(&format!("{}\t{}\t{}\t{}\n", u.username, u.password, u.role.as_str(), u.unit));
+        s.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            u.username,
+            u.password,
+            u.role.as_str(),
+            u.unit
+        ));
     }
     s
 }
@@ -314,11 +390,19 @@ fn fill(t: &str, rng: &mut Rng, street: &str, community: &str) -> String {
         .replace("{compound}", rng.pick_str(COMPOUNDS))
         .replace("{community}", community)
         .replace("{street}", street)
-        .replace("{market}", &format!("{}农贸市场", rng.pick_str(&["均州路", "三官殿", "大坝", "六里坪", "丁家营"])))
+        .replace(
+            "{market}",
+            &format!(
+                "{}农贸市场",
+                rng.pick_str(&["均州路", "三官殿", "大坝", "六里坪", "丁家营"])
+            ),
+        )
 }
 
 fn phone(rng: &mut Rng) -> String {
-    let p = rng.pick_str(&["138", "139", "135", "136", "150", "151", "157", "158", "177", "180", "186", "189"]);
+    let p = rng.pick_str(&[
+        "138", "139", "135", "136", "150", "151", "157", "158", "177", "180", "186", "189",
+    ]);
     format!("{p}{:08}", rng.below(100_000_000))
 }
 
@@ -336,13 +420,23 @@ pub struct History<'a> {
 }
 
 impl<'a> History<'a> {
-    pub fn new(juris: &'a Jurisdiction, county: &'a County, n: usize, seed: u64, now: Time) -> Self {
+    pub fn new(
+        juris: &'a Jurisdiction,
+        county: &'a County,
+        n: usize,
+        seed: u64,
+        now: Time,
+    ) -> Self {
         let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(7));
         let mut times: Vec<Time> = (0..n)
             .map(|_| {
                 // More cases on weekdays and in office hours, a trickle at night.
                 let day = rng.range(0, 365);
-                let hour = if rng.chance(0.85) { rng.range(8, 20) } else { rng.range(0, 24) };
+                let hour = if rng.chance(0.85) {
+                    rng.range(8, 20)
+                } else {
+                    rng.range(0, 24)
+                };
                 let t = now - Duration::days(day);
                 t.with_hour(hour as u32)
                     .and_then(|t| t.with_minute(rng.below(60) as u32))
@@ -416,8 +510,18 @@ impl<'a> History<'a> {
         let sname = self.juris.org.get(street)?.name.clone();
         let cname = self.juris.org.get(&community)?.name.clone();
         let kind = Kind::parse(leaf.kind)?;
-        let title = fill(self.rng.pick_str(leaf.titles), &mut self.rng, &sname, &cname);
-        let description = fill(self.rng.pick_str(leaf.details), &mut self.rng, &sname, &cname);
+        let title = fill(
+            self.rng.pick_str(leaf.titles),
+            &mut self.rng,
+            &sname,
+            &cname,
+        );
+        let description = fill(
+            self.rng.pick_str(leaf.details),
+            &mut self.rng,
+            &sname,
+            &cname,
+        );
         let urgency = if kind == Kind::Hazard && self.rng.chance(0.3) {
             Urgency::Urgent
         } else if self.rng.chance(0.01) {
@@ -427,14 +531,22 @@ impl<'a> History<'a> {
         };
         // Grid workers report what they find on patrol; most cases come by the hotline.
         let grid_reporter = format!("grid_{}01", comms.first()?);
-        let (channel, intake_user) = if kind == Kind::Hazard && self.actors.contains_key(&grid_reporter) && self.rng.chance(0.5) {
+        let (channel, intake_user) = if kind == Kind::Hazard
+            && self.actors.contains_key(&grid_reporter)
+            && self.rng.chance(0.5)
+        {
             (Channel::GridPatrol, grid_reporter)
         } else if kind == Kind::EnterpriseDemand {
             (Channel::Enterprise, "cadre01".to_string())
         } else if self.rng.chance(0.12) {
             (Channel::Web, "operator2".to_string())
         } else {
-            (Channel::Hotline, self.rng.pick_str(&["operator", "operator2", "operator3"]).to_string())
+            (
+                Channel::Hotline,
+                self.rng
+                    .pick_str(&["operator", "operator2", "operator3"])
+                    .to_string(),
+            )
         };
         let anonymous = kind == Kind::Report && self.rng.chance(0.3);
         let draft = CaseDraft {
@@ -444,7 +556,10 @@ impl<'a> History<'a> {
             urgency,
             title,
             description,
-            address: Some(format!("丹江口市{sname}{cname}{}", self.rng.pick_str(ROADS))),
+            address: Some(format!(
+                "丹江口市{sname}{cname}{}",
+                self.rng.pick_str(ROADS)
+            )),
             location: None,
             reporter: Reporter {
                 name: (!anonymous).then(|| person(&mut self.rng)),
@@ -472,9 +587,17 @@ impl<'a> History<'a> {
         let age_days = (now - t0).num_days();
         // How far this case gets: old cases are nearly all closed, recent ones are spread out.
         let stop: u32 = if age_days > 30 {
-            if self.rng.chance(0.97) { 99 } else { self.rng.below(7) as u32 }
+            if self.rng.chance(0.97) {
+                99
+            } else {
+                self.rng.below(7) as u32
+            }
         } else if age_days > 7 {
-            if self.rng.chance(0.75) { 99 } else { self.rng.below(8) as u32 }
+            if self.rng.chance(0.75) {
+                99
+            } else {
+                self.rng.below(8) as u32
+            }
         } else {
             self.rng.below(10) as u32
         };
@@ -484,8 +607,17 @@ impl<'a> History<'a> {
         } else {
             format!("dispatcher_s{:02}", si + 1)
         };
-        let mut step = |case: &mut Case, events: &mut Vec<(CaseEvent, Time, ActorRef)>, rng: &mut Rng, who: &str, cmd: Command, minutes: (i64, i64), actors: &HashMap<String, Actor>| -> bool {
-            let Some(actor) = actors.get(who) else { return false };
+        let mut step = |case: &mut Case,
+                        events: &mut Vec<(CaseEvent, Time, ActorRef)>,
+                        rng: &mut Rng,
+                        who: &str,
+                        cmd: Command,
+                        minutes: (i64, i64),
+                        actors: &HashMap<String, Actor>|
+         -> bool {
+            let Some(actor) = actors.get(who) else {
+                return false;
+            };
             let at = t + Duration::minutes(rng.range(minutes.0, minutes.1));
             if at >= now {
                 return false;
@@ -506,8 +638,21 @@ impl<'a> History<'a> {
         let actors = &self.actors;
         // Most inquiries are answered on the phone.
         if kind == Kind::Inquiry && r.chance(0.6) && stop > 0 {
-            let answer = fill(r.pick_str(leaf.replies), &mut Rng::new(i as u64), &sname, &cname);
-            step(&mut case, &mut events, r, &intake_user, Command::AnswerDirectly { answer }, (3, 15), actors);
+            let answer = fill(
+                r.pick_str(leaf.replies),
+                &mut Rng::new(i as u64),
+                &sname,
+                &cname,
+            );
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &intake_user,
+                Command::AnswerDirectly { answer },
+                (3, 15),
+                actors,
+            );
             return Some(ImportedCase { id, events });
         }
         if stop == 0 {
@@ -520,15 +665,53 @@ impl<'a> History<'a> {
         } else if to_street {
             (street.clone(), format!("handler_s{:02}", si + 1))
         } else {
-            (self.county.departments[dept_idx].clone(), format!("handler_d{:02}", dept_idx + 1))
+            (
+                self.county.departments[dept_idx].clone(),
+                format!("handler_d{:02}", dept_idx + 1),
+            )
         };
-        if !step(&mut case, &mut events, r, &dispatcher, Command::Dispatch { unit: unit.clone(), co_units: vec![], note: None }, (5, 90), actors) || stop == 1 {
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &dispatcher,
+            Command::Dispatch {
+                unit: unit.clone(),
+                co_units: vec![],
+                note: None,
+            },
+            (5, 90),
+            actors,
+        ) || stop == 1
+        {
             return Some(ImportedCase { id, events });
         }
         // A wrongly routed case is sometimes returned and dispatched again.
         if r.chance(0.04) {
-            step(&mut case, &mut events, r, &handler, Command::Return { reason: "不属于本单位职责范围，建议改派".into() }, (20, 240), actors);
-            step(&mut case, &mut events, r, &dispatcher, Command::Dispatch { unit: unit.clone(), co_units: vec![], note: Some("经核实属该单位职责，请予办理".into()) }, (10, 120), actors);
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &handler,
+                Command::Return {
+                    reason: "不属于本单位职责范围，建议改派".into(),
+                },
+                (20, 240),
+                actors,
+            );
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &dispatcher,
+                Command::Dispatch {
+                    unit: unit.clone(),
+                    co_units: vec![],
+                    note: Some("经核实属该单位职责，请予办理".into()),
+                },
+                (10, 120),
+                actors,
+            );
         }
         let mut handler = handler;
         // Streets pass local problems down to the community.
@@ -536,27 +719,97 @@ impl<'a> History<'a> {
             let ch = format!("handler_c{}", comms.first()?);
             if r.chance(0.5) && actors.contains_key(&ch) {
                 let cu = comms.first()?.clone();
-                if step(&mut case, &mut events, r, &handler, Command::Redispatch { unit: cu, note: Some("请社区现场核实处置".into()) }, (10, 120), actors) {
+                if step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &handler,
+                    Command::Redispatch {
+                        unit: cu,
+                        note: Some("请社区现场核实处置".into()),
+                    },
+                    (10, 120),
+                    actors,
+                ) {
                     handler = ch;
                 }
             }
         }
-        if !step(&mut case, &mut events, r, &handler, Command::Accept { note: None }, (5, 150), actors) || stop == 2 {
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &handler,
+            Command::Accept { note: None },
+            (5, 150),
+            actors,
+        ) || stop == 2
+        {
             return Some(ImportedCase { id, events });
         }
-        if !step(&mut case, &mut events, r, &handler, Command::Contact { note: Some("已电话联系诉求人，了解具体情况".into()) }, (20, 600), actors) || stop == 3 {
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &handler,
+            Command::Contact {
+                note: Some("已电话联系诉求人，了解具体情况".into()),
+            },
+            (20, 600),
+            actors,
+        ) || stop == 3
+        {
             return Some(ImportedCase { id, events });
         }
         if r.chance(0.05) {
-            step(&mut case, &mut events, r, &handler, Command::RequestExtension { working_days: 5, reason: "涉及多部门协调，需延期办理".into() }, (600, 4000), actors);
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &handler,
+                Command::RequestExtension {
+                    working_days: 5,
+                    reason: "涉及多部门协调，需延期办理".into(),
+                },
+                (600, 4000),
+                actors,
+            );
             if r.chance(0.8) {
-                step(&mut case, &mut events, r, &dispatcher, Command::ApproveExtension { comment: None }, (30, 600), actors);
+                step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &dispatcher,
+                    Command::ApproveExtension { comment: None },
+                    (30, 600),
+                    actors,
+                );
             } else {
-                step(&mut case, &mut events, r, &dispatcher, Command::DenyExtension { reason: "时限内可以办结，不予延期".into() }, (30, 600), actors);
+                step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &dispatcher,
+                    Command::DenyExtension {
+                        reason: "时限内可以办结，不予延期".into(),
+                    },
+                    (30, 600),
+                    actors,
+                );
             }
         }
         if stop == 4 && r.chance(0.3) {
-            step(&mut case, &mut events, r, &dispatcher, Command::Suspend { reason: "需等待司法鉴定结论".into() }, (600, 3000), actors);
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &dispatcher,
+                Command::Suspend {
+                    reason: "需等待司法鉴定结论".into(),
+                },
+                (600, 3000),
+                actors,
+            );
             return Some(ImportedCase { id, events });
         }
         if stop == 4 {
@@ -571,20 +824,82 @@ impl<'a> History<'a> {
         } else {
             ReplyOutcome::Unresolvable
         };
-        let text = fill(r.pick_str(leaf.replies), &mut Rng::new(i as u64 ^ 0x55), &sname, &cname);
-        let reason = (outcome == ReplyOutcome::Unresolvable).then(|| "涉及历史遗留问题，需纳入年度计划统筹解决".to_string());
-        if !step(&mut case, &mut events, r, &handler, Command::Reply { outcome, text: text.clone(), reason: reason.clone() }, (120, 8000), actors) || stop == 5 {
+        let text = fill(
+            r.pick_str(leaf.replies),
+            &mut Rng::new(i as u64 ^ 0x55),
+            &sname,
+            &cname,
+        );
+        let reason = (outcome == ReplyOutcome::Unresolvable)
+            .then(|| "涉及历史遗留问题，需纳入年度计划统筹解决".to_string());
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &handler,
+            Command::Reply {
+                outcome,
+                text: text.clone(),
+                reason: reason.clone(),
+            },
+            (120, 8000),
+            actors,
+        ) || stop == 5
+        {
             return Some(ImportedCase { id, events });
         }
         if r.chance(0.05) {
-            step(&mut case, &mut events, r, &dispatcher, Command::Review { decision: ReviewDecision::Reject, comment: Some("答复内容不完整，请补充现场处置情况".into()) }, (30, 600), actors);
-            step(&mut case, &mut events, r, &handler, Command::Reply { outcome, text: format!("{text}（已补充现场照片和处置记录）"), reason: reason.clone() }, (120, 2000), actors);
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &dispatcher,
+                Command::Review {
+                    decision: ReviewDecision::Reject,
+                    comment: Some("答复内容不完整，请补充现场处置情况".into()),
+                },
+                (30, 600),
+                actors,
+            );
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &handler,
+                Command::Reply {
+                    outcome,
+                    text: format!("{text}（已补充现场照片和处置记录）"),
+                    reason: reason.clone(),
+                },
+                (120, 2000),
+                actors,
+            );
         }
-        if !step(&mut case, &mut events, r, &dispatcher, Command::Review { decision: ReviewDecision::Approve, comment: None }, (30, 600), actors) || stop == 6 {
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &dispatcher,
+            Command::Review {
+                decision: ReviewDecision::Approve,
+                comment: None,
+            },
+            (30, 600),
+            actors,
+        ) || stop == 6
+        {
             return Some(ImportedCase { id, events });
         }
-        let caller = if intake_user.starts_with("operator") { intake_user.clone() } else { "operator".into() };
-        let caller = if dispatch_center.as_str() == COUNTY { caller } else { dispatcher.clone() };
+        let caller = if intake_user.starts_with("operator") {
+            intake_user.clone()
+        } else {
+            "operator".into()
+        };
+        let caller = if dispatch_center.as_str() == COUNTY {
+            caller
+        } else {
+            dispatcher.clone()
+        };
         let sat = match r.below(100) {
             0..=71 => Satisfaction::Satisfied,
             72..=86 => Satisfaction::BasicallySatisfied,
@@ -592,19 +907,91 @@ impl<'a> History<'a> {
             _ => Satisfaction::Unreachable,
         };
         let resolved = outcome == ReplyOutcome::Resolved && sat != Satisfaction::Unsatisfied;
-        if !step(&mut case, &mut events, r, &caller, Command::Callback { resolved, satisfaction: sat, note: None }, (60, 2880), actors) || stop == 7 {
+        if !step(
+            &mut case,
+            &mut events,
+            r,
+            &caller,
+            Command::Callback {
+                resolved,
+                satisfaction: sat,
+                note: None,
+            },
+            (60, 2880),
+            actors,
+        ) || stop == 7
+        {
             return Some(ImportedCase { id, events });
         }
         if sat == Satisfaction::Unsatisfied {
             if r.chance(0.6) {
-                if step(&mut case, &mut events, r, &dispatcher, Command::Reopen { reason: "诉求人不满意，重新办理".into() }, (30, 600), actors) {
-                    step(&mut case, &mut events, r, &handler, Command::Reply { outcome: ReplyOutcome::Resolved, text: format!("重办：{text}"), reason: None }, (600, 6000), actors);
-                    step(&mut case, &mut events, r, &dispatcher, Command::Review { decision: ReviewDecision::Approve, comment: None }, (30, 600), actors);
-                    let sat2 = if r.chance(0.8) { Satisfaction::Satisfied } else { Satisfaction::BasicallySatisfied };
-                    step(&mut case, &mut events, r, &caller, Command::Callback { resolved: true, satisfaction: sat2, note: None }, (60, 2880), actors);
+                if step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &dispatcher,
+                    Command::Reopen {
+                        reason: "诉求人不满意，重新办理".into(),
+                    },
+                    (30, 600),
+                    actors,
+                ) {
+                    step(
+                        &mut case,
+                        &mut events,
+                        r,
+                        &handler,
+                        Command::Reply {
+                            outcome: ReplyOutcome::Resolved,
+                            text: format!("重办：{text}"),
+                            reason: None,
+                        },
+                        (600, 6000),
+                        actors,
+                    );
+                    step(
+                        &mut case,
+                        &mut events,
+                        r,
+                        &dispatcher,
+                        Command::Review {
+                            decision: ReviewDecision::Approve,
+                            comment: None,
+                        },
+                        (30, 600),
+                        actors,
+                    );
+                    let sat2 = if r.chance(0.8) {
+                        Satisfaction::Satisfied
+                    } else {
+                        Satisfaction::BasicallySatisfied
+                    };
+                    step(
+                        &mut case,
+                        &mut events,
+                        r,
+                        &caller,
+                        Command::Callback {
+                            resolved: true,
+                            satisfaction: sat2,
+                            note: None,
+                        },
+                        (60, 2880),
+                        actors,
+                    );
                 }
             } else {
-                step(&mut case, &mut events, r, &caller, Command::Close { note: Some("诉求人要求超出政策范围，已做好解释".into()) }, (30, 600), actors);
+                step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &caller,
+                    Command::Close {
+                        note: Some("诉求人要求超出政策范围，已做好解释".into()),
+                    },
+                    (30, 600),
+                    actors,
+                );
             }
         }
         Some(ImportedCase { id, events })

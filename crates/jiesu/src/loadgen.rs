@@ -39,7 +39,8 @@ impl LoadReport {
 }
 
 /// What each worker sends: (method, path, headers, body) built from a global request counter.
-pub type MakeRequest = Arc<dyn Fn(u64) -> (String, String, Vec<(String, String)>, Option<Value>) + Send + Sync>;
+pub type MakeRequest =
+    Arc<dyn Fn(u64) -> (String, String, Vec<(String, String)>, Option<Value>) + Send + Sync>;
 
 pub async fn run(
     label: &str,
@@ -64,7 +65,10 @@ pub async fn run(
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let (method, path, headers, body) = make(n);
-                let h: Vec<(&str, &str)> = headers.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                let h: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(a, b)| (a.as_str(), b.as_str()))
+                    .collect();
                 let t = Instant::now();
                 let r = match &body {
                     Some(b) => client.post_with(&path, &h, b).await,

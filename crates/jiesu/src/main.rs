@@ -12,7 +12,11 @@ use jiesu_domain::{CalendarYear, OfficeHours, WorkCalendar, calendar::to_beijing
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "jiesu", version, about = "接诉即办 — cases from every channel, handled against working-day deadlines")]
+#[command(
+    name = "jiesu",
+    version,
+    about = "接诉即办 — cases from every channel, handled against working-day deadlines"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -139,19 +143,39 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { data_dir, listen, database } => {
+        Cmd::Serve {
+            data_dir,
+            listen,
+            database,
+        } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             server::bootstrap_if_empty(&store, &data_dir, now()).await?;
             let state = server::app_state(store).await?;
             server::serve_forever(state, &listen).await
         }
-        Cmd::Demo { data_dir, listen, database, cases, seed, no_serve } => {
+        Cmd::Demo {
+            data_dir,
+            listen,
+            database,
+            cases,
+            seed,
+            no_serve,
+        } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             let users = server::build_demo(&store, &data_dir, cases, seed, now()).await?;
-            println!("\ndemo users (also in {}):", data_dir.join("demo-users.txt").display());
+            println!(
+                "\ndemo users (also in {}):",
+                data_dir.join("demo-users.txt").display()
+            );
             println!("{:<24} {:<16} {:<12} unit", "username", "password", "role");
             for u in users.iter().take(60) {
-                println!("{:<24} {:<16} {:<12} {}", u.username, u.password, u.role.as_str(), u.unit);
+                println!(
+                    "{:<24} {:<16} {:<12} {}",
+                    u.username,
+                    u.password,
+                    u.role.as_str(),
+                    u.unit
+                );
             }
             if users.len() > 60 {
                 println!("… and {} more in demo-users.txt", users.len() - 60);
@@ -172,7 +196,10 @@ async fn main() -> anyhow::Result<()> {
             let r = store.verify().await?;
             match r.first_broken {
                 None => {
-                    println!("ok: {} events in {} cases; every chain verifies", r.events, r.cases);
+                    println!(
+                        "ok: {} events in {} cases; every chain verifies",
+                        r.events, r.cases
+                    );
                     Ok(())
                 }
                 Some((case, what)) => {
@@ -196,7 +223,11 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
             for d in from.iter_days().take_while(|d| *d <= to) {
                 let work = cal.is_workday(d)?;
                 let special = cal.special_day(d)?;
-                out.push_str(&format!("{} {}", d, if work { "workday" } else { "restday" }));
+                out.push_str(&format!(
+                    "{} {}",
+                    d,
+                    if work { "workday" } else { "restday" }
+                ));
                 if let Some(s) = special {
                     out.push_str(&format!(" {}", s.name));
                     if work {
@@ -208,7 +239,12 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
             print!("{out}");
             Ok(())
         }
-        CalendarCmd::Add { from, working_days, working_hours, office_hours } => {
+        CalendarCmd::Add {
+            from,
+            working_days,
+            working_hours,
+            office_hours,
+        } => {
             let hours = match office_hours {
                 Some(h) => OfficeHours::parse(&h)?,
                 None => OfficeHours::default(),
@@ -223,13 +259,22 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
             println!("{}", due.to_rfc3339());
             Ok(())
         }
-        CalendarCmd::Import { file, data_dir, database } => {
+        CalendarCmd::Import {
+            file,
+            data_dir,
+            database,
+        } => {
             let body = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let y = CalendarYear::parse_toml(&body)?;
             let store = server::open(&data_dir, database.as_deref()).await?;
             store.put_calendar_year(&body).await?;
-            println!("imported {} ({} special days) from {}", y.year, y.days.len(), y.source);
+            println!(
+                "imported {} ({} special days) from {}",
+                y.year,
+                y.days.len(),
+                y.source
+            );
             Ok(())
         }
     }
@@ -237,7 +282,11 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
 
 async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
-        BenchCmd::Intake { concurrency, seconds, database } => {
+        BenchCmd::Intake {
+            concurrency,
+            seconds,
+            database,
+        } => {
             let dir = tempfile_dir()?;
             let store = server::open(&dir, database.as_deref()).await?;
             let users = server::build_demo(&store, &dir, 0, 1, now()).await?;
@@ -247,35 +296,78 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let echo_addr = echo.local_addr()?;
             tokio::spawn(async move {
-                let _ = jiesu_api::serve(echo, jiesu_api::echo_router(), std::future::pending()).await;
+                let _ =
+                    jiesu_api::serve(echo, jiesu_api::echo_router(), std::future::pending()).await;
             });
             let body = json!({"kind": "complaint", "category": "urban.street_vending", "title": "丹二巷占道经营严重",
                 "description": "市民反映丹二巷早晚有商贩占道经营，行人只能走机动车道。", "address": "丹江口市均州路街道丹二巷",
                 "reporter": {"name": "王先生", "phone": "13812345678"}});
             let echo_client = Client::new(format!("http://{echo_addr}"));
             let b2 = body.clone();
-            let echo_make: loadgen::MakeRequest = Arc::new(move |_| ("POST".into(), "/echo".into(), vec![], Some(b2.clone())));
+            let echo_make: loadgen::MakeRequest =
+                Arc::new(move |_| ("POST".into(), "/echo".into(), vec![], Some(b2.clone())));
             let d = Duration::from_secs(seconds);
             println!("warming up…");
-            let _ = loadgen::run("warm-up", vec![echo_client.clone()], concurrency, Duration::from_secs(1), echo_make.clone(), |s| s == 200).await;
-            let e = loadgen::run("axum JSON echo", vec![echo_client], concurrency, d, echo_make, |s| s == 200).await;
+            let _ = loadgen::run(
+                "warm-up",
+                vec![echo_client.clone()],
+                concurrency,
+                Duration::from_secs(1),
+                echo_make.clone(),
+                |s| s == 200,
+            )
+            .await;
+            let e = loadgen::run(
+                "axum JSON echo",
+                vec![echo_client],
+                concurrency,
+                d,
+                echo_make,
+                |s| s == 200,
+            )
+            .await;
             println!("{}", e.line());
             let base = Client::new(format!("http://{addr}"));
-            let op = users.iter().find(|u| u.username == "operator").context("no operator")?;
+            let op = users
+                .iter()
+                .find(|u| u.username == "operator")
+                .context("no operator")?;
             let c = base.login(&op.username, &op.password).await?;
             let run_id = now().timestamp_millis();
             let make: loadgen::MakeRequest = Arc::new(move |n| {
-                ("POST".into(), "/api/v1/cases".into(), vec![("idempotency-key".into(), format!("bench-{run_id}-{n}"))], Some(body.clone()))
+                (
+                    "POST".into(),
+                    "/api/v1/cases".into(),
+                    vec![("idempotency-key".into(), format!("bench-{run_id}-{n}"))],
+                    Some(body.clone()),
+                )
             });
-            let i = loadgen::run(&format!("POST /api/v1/cases ({backend})"), vec![c], concurrency, d, make, |s| s == 201).await;
+            let i = loadgen::run(
+                &format!("POST /api/v1/cases ({backend})"),
+                vec![c],
+                concurrency,
+                d,
+                make,
+                |s| s == 201,
+            )
+            .await;
             println!("{}", i.line());
-            println!("intake / echo = {:.1} %", 100.0 * i.rate() / e.rate().max(1.0));
+            println!(
+                "intake / echo = {:.1} %",
+                100.0 * i.rate() / e.rate().max(1.0)
+            );
             Ok(())
         }
-        BenchCmd::Worklist { data_dir, database, concurrency, seconds } => {
+        BenchCmd::Worklist {
+            data_dir,
+            database,
+            concurrency,
+            seconds,
+        } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             let n = store.count_cases().await?;
-            let users = std::fs::read_to_string(data_dir.join("demo-users.txt")).context("no demo-users.txt")?;
+            let users = std::fs::read_to_string(data_dir.join("demo-users.txt"))
+                .context("no demo-users.txt")?;
             let state = server::app_state(store).await?;
             let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
             let base = Client::new(format!("http://{addr}"));
@@ -286,9 +378,27 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                     clients.push(base.login(f[0], f[1]).await?);
                 }
             }
-            println!("{n} cases stored; {} signed-in handlers and dispatchers", clients.len());
-            let make: loadgen::MakeRequest = Arc::new(|_| ("GET".into(), "/api/v1/worklist?limit=20".into(), vec![], None));
-            let r = loadgen::run("GET /api/v1/worklist", clients, concurrency, Duration::from_secs(seconds), make, |s| s == 200).await;
+            println!(
+                "{n} cases stored; {} signed-in handlers and dispatchers",
+                clients.len()
+            );
+            let make: loadgen::MakeRequest = Arc::new(|_| {
+                (
+                    "GET".into(),
+                    "/api/v1/worklist?limit=20".into(),
+                    vec![],
+                    None,
+                )
+            });
+            let r = loadgen::run(
+                "GET /api/v1/worklist",
+                clients,
+                concurrency,
+                Duration::from_secs(seconds),
+                make,
+                |s| s == 200,
+            )
+            .await;
             println!("{}", r.line());
             Ok(())
         }

@@ -78,7 +78,10 @@ pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> an
             now.timestamp_millis(),
         )
         .await?;
-    std::fs::write(data_dir.join("admin-password.txt"), format!("admin\t{pw}\n"))?;
+    std::fs::write(
+        data_dir.join("admin-password.txt"),
+        format!("admin\t{pw}\n"),
+    )?;
     println!("first start: created user admin with password {pw} (also in admin-password.txt)");
     Ok(())
 }
@@ -89,7 +92,10 @@ pub async fn app_state(store: Store) -> anyhow::Result<AppState> {
 }
 
 /// Binds and serves in the background; returns the bound address.
-pub async fn spawn(state: AppState, listen: &str) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn spawn(
+    state: AppState,
+    listen: &str,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -109,7 +115,8 @@ pub async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -163,11 +170,17 @@ pub async fn build_demo(
     while let Some(batch) = hist.next_batch(2000) {
         done += store.import(batch).await?;
         if total >= 20_000 && done % 20_000 < 2000 {
-            println!("  history: {done}/{total} cases ({:.0}/s)", done as f64 / t.elapsed().as_secs_f64());
+            println!(
+                "  history: {done}/{total} cases ({:.0}/s)",
+                done as f64 / t.elapsed().as_secs_f64()
+            );
         }
     }
     if total > 0 {
-        println!("history: {done} cases over 12 months in {:.1}s", t.elapsed().as_secs_f64());
+        println!(
+            "history: {done} cases over 12 months in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
     }
     Ok(county.users)
 }
