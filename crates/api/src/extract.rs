@@ -61,6 +61,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("invalid UTF-8 at byte {}", e.valid_up_to()),
         ));
     }
+    // Every body jiesu takes is an object; say so plainly instead of serde's positional errors.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some() && first != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => ApiError::unprocessable("invalid_body", "the body must be a JSON object"),
+                Err(e) => ApiError::bad_request("invalid_json", e.to_string()),
+            },
+        );
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {

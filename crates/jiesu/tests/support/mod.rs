@@ -1,0 +1,170 @@
+//! Test environments: a real jiesu server on 127.0.0.1 over the demo county, on SQLite or on the
+//! PostgreSQL server named by DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use jiesu::client::Client;
+use jiesu::demo::DemoUser;
+
+pub struct Env {
+    pub base: String,
+    pub users: HashMap<String, DemoUser>,
+    pub backend: &'static str,
+}
+
+impl Env {
+    pub fn client(&self) -> Client {
+        Client::new(self.base.clone())
+    }
+    pub async fn login(&self, username: &str) -> Client {
+        let u = self
+            .users
+            .get(username)
+            .unwrap_or_else(|| panic!("no demo user {username}"));
+        self.client()
+            .login(&u.username, &u.password)
+            .await
+            .expect("login")
+    }
+    pub fn password(&self, username: &str) -> String {
+        self.users[username].password.clone()
+    }
+}
+
+/// The test clock: 10 June 2026 09:00 Beijing time, one second later at every reading.
+fn clock() -> impl Fn() -> jiesu_domain::Time + Send + Sync + 'static {
+    static T: AtomicI64 = AtomicI64::new(0);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-10T09:00:00+08:00")
+        .unwrap()
+        .timestamp_millis();
+    let _ = T.compare_exchange(0, start, Ordering::SeqCst, Ordering::SeqCst);
+    || jiesu_domain::calendar::from_unix_ms(T.fetch_add(1000, Ordering::SeqCst)).unwrap()
+}
+
+fn start(database: Option<String>, backend: &'static str) -> Env {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let dir = tempfile::tempdir().unwrap().keep();
+            let store = jiesu::server::open(&dir, database.as_deref())
+                .await
+                .expect("open store");
+            let now = jiesu_domain::calendar::to_beijing(
+                chrono::DateTime::parse_from_rfc3339("2026-06-10T08:00:00+08:00").unwrap(),
+            );
+            let users = jiesu::server::build_demo(&store, &dir, 0, 7, now)
+                .await
+                .expect("demo");
+            let state = jiesu::server::app_state(store)
+                .await
+                .unwrap()
+                .with_clock(clock());
+            let (addr, _h) = jiesu::server::spawn(state, "127.0.0.1:0").await.unwrap();
+            tx.send(Env {
+                base: format!("http://{addr}"),
+                users: users.into_iter().map(|u| (u.username.clone(), u)).collect(),
+                backend,
+            })
+            .unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("test server started")
+}
+
+pub fn sqlite() -> &'static Env {
+    static E: OnceLock<Env> = OnceLock::new();
+    E.get_or_init(|| start(None, "sqlite"))
+}
+
+pub fn pg_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh PostgreSQL database for this test binary, or None (with a printed notice) when no
+/// server answers. CI sets JIESU_REQUIRE_PG=1, and then a missing server fails the test.
+pub fn postgres() -> Option<&'static Env> {
+    static E: OnceLock<Option<Env>> = OnceLock::new();
+    E.get_or_init(|| {
+        let admin = pg_url();
+        let name = format!(
+            "jiesu_test_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let created = std::thread::spawn({
+            let admin = admin.clone();
+            let name = name.clone();
+            move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async move {
+                        use sqlx::Connection;
+                        sqlx::any::install_default_drivers();
+                        let mut c = sqlx::AnyConnection::connect(&admin).await?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                            .execute(&mut c)
+                            .await?;
+                        Ok::<_, sqlx::Error>(())
+                    })
+            }
+        })
+        .join()
+        .unwrap();
+        match created {
+            Ok(()) => {
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin);
+                Some(start(Some(format!("{base}/{name}")), "postgres"))
+            }
+            Err(e) => {
+                if std::env::var("JIESU_REQUIRE_PG").is_ok_and(|v| v == "1") {
+                    panic!(
+                        "PostgreSQL is required (JIESU_REQUIRE_PG=1) but {} did not answer: {e}",
+                        pg_url()
+                    );
+                }
+                eprintln!(
+                    "NOTICE: PostgreSQL at {} not reachable ({e}); PostgreSQL tests skipped",
+                    pg_url()
+                );
+                None
+            }
+        }
+    })
+    .as_ref()
+}
+
+/// Runs each scenario once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name(super::support::sqlite()).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(env) = super::support::postgres() { super::$name(env).await }
+                }
+            )*
+        }
+    };
+}
