@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the HTTP benchmarks of docs/PERFORMANCE.md. Not part of CI (release build, minutes of load).
+# Usage: bash scripts/bench.sh [intake|worklist|all]   (PG_URL defaults to the local test server)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+PG_ADMIN=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+PG_BASE=${PG_ADMIN%/*}
+CASES=${CASES:-1000000}
+cargo build --release -p jiesu
+J=./target/release/jiesu
+fresh_pg() { # fresh_pg NAME → URL of an empty database
+  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  echo "$PG_BASE/$1"
+}
+echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
+if [[ $what == intake || $what == all ]]; then
+  echo "== intake, SQLite"
+  $J bench intake --concurrency 64 --seconds 10
+  echo "== intake, PostgreSQL"
+  $J bench intake --concurrency 64 --seconds 10 --database "$(fresh_pg jiesu_bench_intake)"
+fi
+if [[ $what == worklist || $what == all ]]; then
+  echo "== worklist, SQLite, $CASES cases"
+  rm -rf target/bench-1m && mkdir -p target/bench-1m
+  /usr/bin/time -f "demo build: %e s, %M KB max RSS" $J demo --data-dir target/bench-1m --cases "$CASES" --no-serve | grep -E "history|county"
+  du -sh target/bench-1m
+  $J bench worklist --data-dir target/bench-1m --concurrency 8 --seconds 10
+  echo "== worklist, PostgreSQL, $CASES cases"
+  rm -rf target/bench-1m-pg && mkdir -p target/bench-1m-pg
+  url=$(fresh_pg jiesu_bench_1m)
+  /usr/bin/time -f "demo build: %e s, %M KB max RSS" $J demo --data-dir target/bench-1m-pg --database "$url" --cases "$CASES" --no-serve | grep -E "history|county"
+  $J bench worklist --data-dir target/bench-1m-pg --database "$url" --concurrency 8 --seconds 10
+fi
