@@ -36,6 +36,38 @@ fn new_token() -> Result<String, ApiError> {
     Ok(hex::encode(b))
 }
 
+/// Sessions recently read from the store, so a busy client does not cost two queries per request.
+/// An entry is trusted for `SESSION_CACHE_SECS`: a logout on another node, or a grant change,
+/// takes effect within that time; a logout on this node takes effect at once.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Actor, i64, std::time::Instant)>>,
+}
+
+pub const SESSION_CACHE_SECS: u64 = 30;
+
+impl SessionCache {
+    fn get(&self, token_hash: &str, now_ms: i64) -> Option<(Actor, i64)> {
+        let map = self.entries.lock().ok()?;
+        let (actor, expires, at) = map.get(token_hash)?;
+        (at.elapsed().as_secs() < SESSION_CACHE_SECS && *expires > now_ms)
+            .then(|| (actor.clone(), *expires))
+    }
+    fn put(&self, token_hash: String, actor: Actor, expires: i64) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() > 50_000 {
+                map.clear();
+            }
+            map.insert(token_hash, (actor, expires, std::time::Instant::now()));
+        }
+    }
+    pub fn remove(&self, token_hash: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(token_hash);
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
@@ -57,18 +89,29 @@ impl FromRequestParts<AppState> for Authed {
             })?;
         let th = token_hash(token);
         let now = state.now().timestamp_millis();
+        if let Some((actor, expires_at_ms)) = state.sessions.get(&th, now) {
+            return Ok(Authed {
+                actor,
+                token_hash: th,
+                expires_at_ms,
+            });
+        }
         let s = state
             .store
             .session(&th, now)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the session is unknown or has expired"))?;
+        let actor = Actor {
+            user_id: s.user.id,
+            username: s.user.username,
+            display_name: s.user.display_name,
+            grants: s.grants,
+        };
+        state
+            .sessions
+            .put(th.clone(), actor.clone(), s.expires_at_ms);
         Ok(Authed {
-            actor: Actor {
-                user_id: s.user.id,
-                username: s.user.username,
-                display_name: s.user.display_name,
-                grants: s.grants,
-            },
+            actor,
             token_hash: th,
             expires_at_ms: s.expires_at_ms,
         })
@@ -181,6 +224,7 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: Authed,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.sessions.remove(&auth.token_hash);
     state.store.delete_session(&auth.token_hash).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -36,22 +36,44 @@ where
                 "send the body as Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!(
-                        "the body exceeds the limit of {} bytes",
-                        crate::MAX_BODY_BYTES
-                    ),
-                )
-            } else {
-                ApiError::bad_request("invalid_body", e.body_text())
-            }
-        })?;
+        let _ = state;
+        let bytes = read_limited(req.into_body()).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Bodies up to this size are read to the end even when refused, so the client finishes sending
+/// and reads our 413 instead of a connection reset.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= crate::MAX_BODY_BYTES {
+            buf.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
+    if seen > crate::MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "the body exceeds the limit of {} bytes",
+                crate::MAX_BODY_BYTES
+            ),
+        ));
+    }
+    Ok(Bytes::from(buf))
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

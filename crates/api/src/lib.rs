@@ -56,6 +56,7 @@ pub struct AppState {
     juris: Arc<RwLock<Arc<Jurisdiction>>>,
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
+    pub(crate) sessions: Arc<auth::SessionCache>,
     clock: Clock,
 }
 
@@ -66,6 +67,7 @@ impl AppState {
             juris: Arc::new(RwLock::new(Arc::new(juris))),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
+            sessions: Arc::new(auth::SessionCache::default()),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
         }
     }

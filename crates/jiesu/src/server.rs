@@ -162,13 +162,13 @@ pub async fn build_demo(
         county.users.len(),
         t.elapsed().as_secs_f64()
     );
-    let juris = store.load_jurisdiction().await?;
+    let juris = std::sync::Arc::new(store.load_jurisdiction().await?);
     let mut hist = demo::History::new(&juris, &county, cases, seed, now);
     let total = hist.total();
     let mut done = 0;
     let t = std::time::Instant::now();
     while let Some(batch) = hist.next_batch(2000) {
-        done += store.import(batch).await?;
+        done += store.import(juris.clone(), batch).await?;
         if total >= 20_000 && done % 20_000 < 2000 {
             println!(
                 "  history: {done}/{total} cases ({:.0}/s)",

@@ -1,6 +1,7 @@
 //! The single writer: it owns the write connection, batches requests into one transaction
 //! (group commit) and appends events with their hashes. Replies go out only after COMMIT.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -66,7 +67,7 @@ pub(crate) enum Op {
         actor: Box<Actor>,
         now: Time,
     },
-    Import(Vec<ImportedCase>),
+    Import(Arc<Jurisdiction>, Vec<ImportedCase>),
 }
 
 pub(crate) enum Outcome {
@@ -139,7 +140,12 @@ async fn run_batch(
     backend: Backend,
     ops: &[&Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // SQLite: take the write lock up front, or a reader's commit between our first read and first
+    // write would void the snapshot (SQLITE_BUSY_SNAPSHOT) instead of simply waiting.
+    let mut tx = match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    };
     let lock = match backend {
         // Several API nodes may share one PostgreSQL: the row lock orders their batches.
         Backend::Postgres => {
@@ -154,8 +160,20 @@ async fn run_batch(
     };
     let start_seq = head.seq;
     let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
-        out.push(run_op(&mut tx, backend, &mut head, op).await?);
+    let mut i = 0;
+    while i < ops.len() {
+        // Runs of intakes go in bulk: a handful of statements for the whole run.
+        let run = ops[i..]
+            .iter()
+            .take_while(|o| matches!(o, Op::Intake { .. }))
+            .count();
+        if run > 1 {
+            out.extend(run_intakes(&mut tx, &mut head, &ops[i..i + run]).await?);
+            i += run;
+        } else {
+            out.push(run_op(&mut tx, backend, &mut head, ops[i]).await?);
+            i += 1;
+        }
     }
     if head.seq != start_seq {
         sqlx::query("UPDATE chain_head SET global_seq = $1, global_hash = $2 WHERE id = 1")
@@ -214,21 +232,14 @@ async fn run_op(
                 other => other,
             };
             let id = ulid::Ulid::new().to_string();
-            let Some(mut case) = Case::from_received(id.clone(), &ev, *now) else {
+            let Some(case) = Case::from_received(id.clone(), &ev, *now) else {
                 return Ok(Err(StoreError::Corrupt("intake produced no case".into())));
             };
-            case.version = 0;
-            let last = append(
-                conn,
-                head,
-                &mut case,
-                &[ev],
-                &ActorRef::of(actor),
-                *now,
-                None,
-            )
-            .await?;
-            insert_projection(conn, juris, &case, &last, idempotency.as_ref()).await?;
+            let actor = ActorRef::of(actor);
+            let row = EventRow::new(head, &id, 1, crate::GENESIS_HASH, &ev, &actor, *now)?;
+            insert_events(conn, std::slice::from_ref(&row)).await?;
+            let projection = ProjectionRow::new(juris, &case, &row.hash, idempotency.as_ref())?;
+            insert_projections(conn, &[projection]).await?;
             Ok(Ok(Outcome::Case(Box::new(case), true)))
         }
         Op::Command {
@@ -289,22 +300,14 @@ async fn run_op(
                 Ok(e) => e,
                 Err(e) => return Ok(Err(e.into())),
             };
-            let last = append(
-                conn,
-                head,
-                &mut case,
-                &events,
-                &ActorRef::of(actor),
-                *now,
-                None,
-            )
-            .await?;
+            let last = append(conn, head, &mut case, &events, &ActorRef::of(actor), *now).await?;
             update_projection(conn, juris, &case, &last).await?;
             Ok(Ok(Outcome::Case(Box::new(case), false)))
         }
-        Op::Import(cases) => {
-            let juris = Jurisdiction::default();
-            let mut n = 0;
+        Op::Import(juris, cases) => {
+            let mut event_rows = Vec::new();
+            let mut projections = Vec::with_capacity(cases.len());
+            let mut last_number: HashMap<String, i64> = HashMap::new();
             for ic in cases {
                 let Some((first, at, _)) = ic.events.first() else {
                     continue;
@@ -315,29 +318,388 @@ async fn run_op(
                         ic.id
                     ))));
                 };
-                case.version = 0;
-                let mut last = String::new();
-                // Append event by event so each carries its own time and actor.
-                for (ev, at, actor) in &ic.events {
-                    let prev = (!last.is_empty()).then_some(last.as_str());
-                    last = append(
-                        conn,
-                        head,
-                        &mut case,
-                        std::slice::from_ref(ev),
-                        actor,
-                        *at,
-                        prev,
-                    )
-                    .await?;
+                let mut prev = crate::GENESIS_HASH.to_string();
+                for (i, (ev, at, actor)) in ic.events.iter().enumerate() {
+                    let row = EventRow::new(head, &case.id, i as i64 + 1, &prev, ev, actor, *at)?;
+                    if i > 0 {
+                        case.evolve(ev, *at);
+                    }
+                    prev = row.hash.clone();
+                    event_rows.push(row);
                 }
-                bump_number(conn, backend, &case.number).await?;
-                insert_projection_paths(conn, &case, &last, None, &juris).await?;
-                n += 1;
+                if let Some((day, seq)) = case.number.split_at_checked(8)
+                    && let Ok(seq) = seq.parse::<i64>()
+                {
+                    let e = last_number.entry(day.to_string()).or_insert(0);
+                    *e = (*e).max(seq);
+                }
+                projections.push(ProjectionRow::new(juris, &case, &prev, None)?);
             }
-            Ok(Ok(Outcome::Imported(n)))
+            insert_events(conn, &event_rows).await?;
+            insert_projections(conn, &projections).await?;
+            for (day, seq) in last_number {
+                bump_number(conn, backend, &day, seq).await?;
+            }
+            Ok(Ok(Outcome::Imported(projections.len())))
         }
     }
+}
+
+/// A new case decided in this batch, waiting for its number.
+struct Pending<'a> {
+    juris: &'a Jurisdiction,
+    event: CaseEvent,
+    actor: ActorRef,
+    now: Time,
+    day: String,
+    idempotency: Option<&'a (String, String)>,
+}
+
+enum Slot {
+    Done(Result<Outcome, StoreError>),
+    /// Index into the pending list; `true` when this request created it.
+    Pending(usize, bool),
+}
+
+/// Intakes in bulk: one idempotency lookup, one number allocation per day, multi-row inserts.
+async fn run_intakes(
+    conn: &mut AnyConnection,
+    head: &mut Head,
+    ops: &[&Op],
+) -> Result<Vec<Result<Outcome, StoreError>>, sqlx::Error> {
+    let keys: Vec<&str> = ops
+        .iter()
+        .filter_map(|o| match o {
+            Op::Intake {
+                idempotency: Some((k, _)),
+                ..
+            } => Some(k.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut existing: HashMap<String, (String, Option<String>)> = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT idempotency_key, doc, idempotency_fingerprint FROM cases WHERE idempotency_key IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            existing.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+        }
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    let mut slots = Vec::with_capacity(ops.len());
+    for op in ops {
+        let Op::Intake {
+            juris,
+            draft,
+            actor,
+            now,
+            idempotency,
+        } = op
+        else {
+            continue;
+        };
+        if let Some((key, fp)) = idempotency {
+            if let Some((doc, stored_fp)) = existing.get(key) {
+                slots.push(Slot::Done(if stored_fp.as_deref() == Some(fp.as_str()) {
+                    parse_case(doc).map(|c| Outcome::Case(Box::new(c), false))
+                } else {
+                    Err(StoreError::IdempotencyMismatch)
+                }));
+                continue;
+            }
+            if let Some(&i) = by_key.get(key.as_str()) {
+                let same = pending[i].idempotency.map(|x| &x.1) == Some(fp);
+                slots.push(if same {
+                    Slot::Pending(i, false)
+                } else {
+                    Slot::Done(Err(StoreError::IdempotencyMismatch))
+                });
+                continue;
+            }
+        }
+        match Case::intake(String::new(), (**draft).clone(), actor, &juris.ctx()) {
+            Err(e) => slots.push(Slot::Done(Err(e.into()))),
+            Ok(event) => {
+                if let Some((k, _)) = idempotency {
+                    by_key.insert(k.as_str(), pending.len());
+                }
+                slots.push(Slot::Pending(pending.len(), true));
+                pending.push(Pending {
+                    juris,
+                    event,
+                    actor: ActorRef::of(actor),
+                    now: *now,
+                    day: now.format("%Y%m%d").to_string(),
+                    idempotency: idempotency.as_ref(),
+                });
+            }
+        }
+    }
+    // Daily numbers: one upsert per day reserves a block.
+    let mut per_day: Vec<(String, i64)> = Vec::new();
+    for p in &pending {
+        match per_day.iter_mut().find(|(d, _)| *d == p.day) {
+            Some((_, n)) => *n += 1,
+            None => per_day.push((p.day.clone(), 1)),
+        }
+    }
+    let mut next_in_day: HashMap<String, i64> = HashMap::new();
+    for (day, n) in &per_day {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO case_numbers (day, last) VALUES ($1, $2) \
+             ON CONFLICT (day) DO UPDATE SET last = case_numbers.last + excluded.last RETURNING last",
+        )
+        .bind(day)
+        .bind(*n)
+        .fetch_one(&mut *conn)
+        .await?;
+        next_in_day.insert(day.clone(), last - n + 1);
+    }
+    let mut cases: Vec<(Case, String)> = Vec::with_capacity(pending.len());
+    let mut event_rows: Vec<EventRow> = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let seq = next_in_day.entry(p.day.clone()).or_insert(1);
+        let number = format!("{}{:06}", p.day, *seq);
+        *seq += 1;
+        let event = match &p.event {
+            CaseEvent::Received {
+                intake_unit, draft, ..
+            } => CaseEvent::Received {
+                number,
+                intake_unit: intake_unit.clone(),
+                draft: draft.clone(),
+            },
+            other => other.clone(),
+        };
+        let id = ulid::Ulid::new().to_string();
+        let Some(case) = Case::from_received(id.clone(), &event, p.now) else {
+            return Err(sqlx::Error::Protocol("intake produced no case".into()));
+        };
+        let row = EventRow::new(head, &id, 1, crate::GENESIS_HASH, &event, &p.actor, p.now)?;
+        cases.push((case, row.hash.clone()));
+        event_rows.push(row);
+    }
+    insert_events(conn, &event_rows).await?;
+    let rows: Vec<ProjectionRow> = pending
+        .iter()
+        .zip(&cases)
+        .map(|(p, (case, last))| ProjectionRow::new(p.juris, case, last, p.idempotency))
+        .collect::<Result<_, _>>()?;
+    insert_projections(conn, &rows).await?;
+    Ok(slots
+        .into_iter()
+        .map(|s| match s {
+            Slot::Done(r) => r,
+            Slot::Pending(i, created) => Ok(Outcome::Case(Box::new(cases[i].0.clone()), created)),
+        })
+        .collect())
+}
+
+/// One row of `case_events`, hashed and placed on both chains.
+struct EventRow {
+    global_seq: i64,
+    case_id: String,
+    seq: i64,
+    kind: &'static str,
+    actor: ActorRef,
+    at_ms: i64,
+    data: String,
+    prev_hash: String,
+    hash: String,
+    global_hash: String,
+}
+
+impl EventRow {
+    fn new(
+        head: &mut Head,
+        case_id: &str,
+        seq: i64,
+        prev_hash: &str,
+        ev: &CaseEvent,
+        actor: &ActorRef,
+        at: Time,
+    ) -> Result<Self, sqlx::Error> {
+        let data = serde_json::to_string(ev).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let kind = ev.type_name();
+        let at_ms = at.timestamp_millis();
+        let hash = event_hash(prev_hash, case_id, seq, kind, &actor.id, at_ms, &data);
+        head.seq += 1;
+        head.hash = global_hash(&head.hash, &hash);
+        Ok(EventRow {
+            global_seq: head.seq,
+            case_id: case_id.to_string(),
+            seq,
+            kind,
+            actor: actor.clone(),
+            at_ms,
+            data,
+            prev_hash: prev_hash.to_string(),
+            hash,
+            global_hash: head.hash.clone(),
+        })
+    }
+}
+
+async fn insert_events(conn: &mut AnyConnection, rows: &[EventRow]) -> Result<(), sqlx::Error> {
+    const COLS: usize = 12;
+    for chunk in rows.chunks(256) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let marks: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_events (global_seq, case_id, seq, type, actor_id, actor_name, actor_role, at, data, prev_hash, hash, global_hash) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.global_seq)
+                .bind(&r.case_id)
+                .bind(r.seq)
+                .bind(r.kind)
+                .bind(&r.actor.id)
+                .bind(&r.actor.name)
+                .bind(&r.actor.role)
+                .bind(r.at_ms)
+                .bind(&r.data)
+                .bind(&r.prev_hash)
+                .bind(&r.hash)
+                .bind(&r.global_hash);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One row of the `cases` projection.
+struct ProjectionRow {
+    id: String,
+    number: String,
+    state: &'static str,
+    kind: &'static str,
+    channel: &'static str,
+    urgency: &'static str,
+    category: Option<String>,
+    title: String,
+    intake_unit: String,
+    intake_path: String,
+    assigned_unit: Option<String>,
+    scope_path: String,
+    waiting_on: Option<String>,
+    is_open: i64,
+    next_due: i64,
+    resolve_due: Option<i64>,
+    reporter_user: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+    last_hash: String,
+    idempotency_key: Option<String>,
+    idempotency_fingerprint: Option<String>,
+    doc: String,
+}
+
+impl ProjectionRow {
+    fn new(
+        juris: &Jurisdiction,
+        case: &Case,
+        last_hash: &str,
+        idem: Option<&(String, String)>,
+    ) -> Result<Self, sqlx::Error> {
+        Ok(ProjectionRow {
+            id: case.id.clone(),
+            number: case.number.clone(),
+            state: case.state.as_str(),
+            kind: case.draft.kind.as_str(),
+            channel: case.draft.channel.as_str(),
+            urgency: case.draft.urgency.as_str(),
+            category: case.draft.category.clone(),
+            title: case.draft.title.clone(),
+            intake_unit: case.intake_unit.to_string(),
+            intake_path: path_of(juris, &case.intake_unit),
+            assigned_unit: case.assigned_unit.as_ref().map(|u| u.to_string()),
+            scope_path: path_of(juris, case.current_unit()),
+            waiting_on: case.waiting_on().map(|u| u.to_string()),
+            is_open: i64::from(case.state.is_open()),
+            next_due: case
+                .next_due()
+                .map_or(FAR_FUTURE_MS, |t| t.timestamp_millis()),
+            resolve_due: case
+                .deadlines
+                .as_ref()
+                .map(|d| d.resolve_due.timestamp_millis()),
+            reporter_user: case.draft.reporter.user_id.clone(),
+            created_at: case.received_at.timestamp_millis(),
+            updated_at: case.updated_at.timestamp_millis(),
+            version: case.version as i64,
+            last_hash: last_hash.to_string(),
+            idempotency_key: idem.map(|i| i.0.clone()),
+            idempotency_fingerprint: idem.map(|i| i.1.clone()),
+            doc: serde_json::to_string(case).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
+        })
+    }
+}
+
+async fn insert_projections(
+    conn: &mut AnyConnection,
+    rows: &[ProjectionRow],
+) -> Result<(), sqlx::Error> {
+    const COLS: usize = 24;
+    for chunk in rows.chunks(128) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let marks: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
+             assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
+             version, last_hash, idempotency_key, idempotency_fingerprint, doc) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(&r.id)
+                .bind(&r.number)
+                .bind(r.state)
+                .bind(r.kind)
+                .bind(r.channel)
+                .bind(r.urgency)
+                .bind(r.category.as_deref())
+                .bind(&r.title)
+                .bind(&r.intake_unit)
+                .bind(&r.intake_path)
+                .bind(r.assigned_unit.as_deref())
+                .bind(&r.scope_path)
+                .bind(r.waiting_on.as_deref())
+                .bind(r.is_open)
+                .bind(r.next_due)
+                .bind(r.resolve_due)
+                .bind(r.reporter_user.as_deref())
+                .bind(r.created_at)
+                .bind(r.updated_at)
+                .bind(r.version)
+                .bind(&r.last_hash)
+                .bind(r.idempotency_key.as_deref())
+                .bind(r.idempotency_fingerprint.as_deref())
+                .bind(&r.doc);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 fn parse_case(doc: &str) -> Result<Case, StoreError> {
@@ -360,15 +722,9 @@ async fn next_number(conn: &mut AnyConnection, now: Time) -> Result<String, sqlx
 async fn bump_number(
     conn: &mut AnyConnection,
     backend: Backend,
-    number: &str,
+    day: &str,
+    seq: i64,
 ) -> Result<(), sqlx::Error> {
-    if number.len() != 14 {
-        return Ok(());
-    }
-    let (day, seq) = number.split_at(8);
-    let Ok(seq) = seq.parse::<i64>() else {
-        return Ok(());
-    };
     let sql = match backend {
         Backend::Sqlite => {
             "INSERT INTO case_numbers (day, last) VALUES ($1, $2) ON CONFLICT (day) DO UPDATE SET last = MAX(case_numbers.last, excluded.last)"
@@ -394,53 +750,27 @@ async fn append(
     events: &[CaseEvent],
     actor: &ActorRef,
     at: Time,
-    known_prev: Option<&str>,
 ) -> Result<String, sqlx::Error> {
-    let mut prev = if case.version == 0 {
-        crate::GENESIS_HASH.to_string()
-    } else if let Some(p) = known_prev {
-        p.to_string()
-    } else {
-        sqlx::query_scalar("SELECT last_hash FROM cases WHERE id = $1")
-            .bind(&case.id)
-            .fetch_one(&mut *conn)
-            .await?
-    };
-    let at_ms = at.timestamp_millis();
-    for ev in events {
-        let seq = case.version as i64 + 1;
-        let data = serde_json::to_string(ev).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let kind = ev.type_name();
-        let hash = event_hash(&prev, &case.id, seq, kind, &actor.id, at_ms, &data);
-        let gseq = head.seq + 1;
-        let ghash = global_hash(&head.hash, &hash);
-        sqlx::query(
-            "INSERT INTO case_events (global_seq, case_id, seq, type, actor_id, actor_name, actor_role, at, data, prev_hash, hash, global_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(gseq)
+    let mut prev: String = sqlx::query_scalar("SELECT last_hash FROM cases WHERE id = $1")
         .bind(&case.id)
-        .bind(seq)
-        .bind(kind)
-        .bind(&actor.id)
-        .bind(&actor.name)
-        .bind(&actor.role)
-        .bind(at_ms)
-        .bind(&data)
-        .bind(&prev)
-        .bind(&hash)
-        .bind(&ghash)
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-        head.seq = gseq;
-        head.hash = ghash;
-        if seq == 1 {
-            case.version = 1;
-        } else {
-            case.evolve(ev, at);
-        }
-        prev = hash;
+    let mut rows = Vec::with_capacity(events.len());
+    for ev in events {
+        let row = EventRow::new(
+            head,
+            &case.id,
+            case.version as i64 + 1,
+            &prev,
+            ev,
+            actor,
+            at,
+        )?;
+        case.evolve(ev, at);
+        prev = row.hash.clone();
+        rows.push(row);
     }
+    insert_events(conn, &rows).await?;
     Ok(prev)
 }
 
@@ -452,79 +782,6 @@ fn path_of(juris: &Jurisdiction, unit: &jiesu_domain::UnitId) -> String {
         .path(unit)
         .map(str::to_string)
         .unwrap_or_else(|| format!("/?/{unit}/"))
-}
-
-async fn insert_projection(
-    conn: &mut AnyConnection,
-    juris: &Jurisdiction,
-    case: &Case,
-    last_hash: &str,
-    idem: Option<&(String, String)>,
-) -> Result<(), sqlx::Error> {
-    insert_projection_paths(conn, case, last_hash, idem, juris).await
-}
-
-async fn insert_projection_paths(
-    conn: &mut AnyConnection,
-    case: &Case,
-    last_hash: &str,
-    idem: Option<&(String, String)>,
-    juris: &Jurisdiction,
-) -> Result<(), sqlx::Error> {
-    let doc = serde_json::to_string(case).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    // Imports carry no jurisdiction: their paths are filled from the units table.
-    let (intake_path, scope_path) = if juris.org.is_empty() {
-        let ip: Option<String> = sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
-            .bind(case.intake_unit.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        let sp: Option<String> = sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
-            .bind(case.current_unit().as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        (
-            ip.unwrap_or_else(|| format!("/?/{}/", case.intake_unit)),
-            sp.unwrap_or_else(|| format!("/?/{}/", case.current_unit())),
-        )
-    } else {
-        (
-            path_of(juris, &case.intake_unit),
-            path_of(juris, case.current_unit()),
-        )
-    };
-    sqlx::query(
-        "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
-         assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-         version, last_hash, idempotency_key, idempotency_fingerprint, doc) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
-    )
-    .bind(&case.id)
-    .bind(&case.number)
-    .bind(case.state.as_str())
-    .bind(case.draft.kind.as_str())
-    .bind(case.draft.channel.as_str())
-    .bind(case.draft.urgency.as_str())
-    .bind(case.draft.category.as_deref())
-    .bind(&case.draft.title)
-    .bind(case.intake_unit.as_str())
-    .bind(intake_path)
-    .bind(case.assigned_unit.as_ref().map(|u| u.as_str()))
-    .bind(scope_path)
-    .bind(case.waiting_on().map(|u| u.as_str()))
-    .bind(i64::from(case.state.is_open()))
-    .bind(case.next_due().map_or(FAR_FUTURE_MS, |t| t.timestamp_millis()))
-    .bind(case.deadlines.as_ref().map(|d| d.resolve_due.timestamp_millis()))
-    .bind(case.draft.reporter.user_id.as_deref())
-    .bind(case.received_at.timestamp_millis())
-    .bind(case.updated_at.timestamp_millis())
-    .bind(case.version as i64)
-    .bind(last_hash)
-    .bind(idem.map(|i| i.0.as_str()))
-    .bind(idem.map(|i| i.1.as_str()))
-    .bind(doc)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 async fn update_projection(
@@ -616,8 +873,12 @@ impl Store {
     }
 
     /// Imports whole cases with their trails (hash-chained like any other write).
-    pub async fn import(&self, cases: Vec<ImportedCase>) -> Result<usize, StoreError> {
-        match self.submit(Op::Import(cases)).await? {
+    pub async fn import(
+        &self,
+        juris: Arc<Jurisdiction>,
+        cases: Vec<ImportedCase>,
+    ) -> Result<usize, StoreError> {
+        match self.submit(Op::Import(juris, cases)).await? {
             Outcome::Imported(n) => Ok(n),
             Outcome::Case(..) => Err(StoreError::Corrupt("unexpected outcome".into())),
         }

@@ -45,6 +45,10 @@ fn clock() -> impl Fn() -> jiesu_domain::Time + Send + Sync + 'static {
 }
 
 fn start(database: Option<String>, backend: &'static str) -> Env {
+    // Server warnings and errors show in the output of a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .try_init();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
