@@ -168,7 +168,7 @@ async fn run_batch(
             .take_while(|o| matches!(o, Op::Intake { .. }))
             .count();
         if run > 1 {
-            out.extend(run_intakes(&mut tx, &mut head, &ops[i..i + run]).await?);
+            out.extend(run_intakes(&mut tx, backend, &mut head, &ops[i..i + run]).await?);
             i += run;
         } else {
             out.push(run_op(&mut tx, backend, &mut head, ops[i]).await?);
@@ -237,9 +237,9 @@ async fn run_op(
             };
             let actor = ActorRef::of(actor);
             let row = EventRow::new(head, &id, 1, crate::GENESIS_HASH, &ev, &actor, *now)?;
-            insert_events(conn, std::slice::from_ref(&row)).await?;
+            insert_events(conn, backend, std::slice::from_ref(&row)).await?;
             let projection = ProjectionRow::new(juris, &case, &row.hash, idempotency.as_ref())?;
-            insert_projections(conn, &[projection]).await?;
+            insert_projections(conn, backend, &[projection]).await?;
             Ok(Ok(Outcome::Case(Box::new(case), true)))
         }
         Op::Command {
@@ -300,7 +300,16 @@ async fn run_op(
                 Ok(e) => e,
                 Err(e) => return Ok(Err(e.into())),
             };
-            let last = append(conn, head, &mut case, &events, &ActorRef::of(actor), *now).await?;
+            let last = append(
+                conn,
+                backend,
+                head,
+                &mut case,
+                &events,
+                &ActorRef::of(actor),
+                *now,
+            )
+            .await?;
             update_projection(conn, juris, &case, &last).await?;
             Ok(Ok(Outcome::Case(Box::new(case), false)))
         }
@@ -335,8 +344,8 @@ async fn run_op(
                 }
                 projections.push(ProjectionRow::new(juris, &case, &prev, None)?);
             }
-            insert_events(conn, &event_rows).await?;
-            insert_projections(conn, &projections).await?;
+            insert_events(conn, backend, &event_rows).await?;
+            insert_projections(conn, backend, &projections).await?;
             for (day, seq) in last_number {
                 bump_number(conn, backend, &day, seq).await?;
             }
@@ -364,6 +373,7 @@ enum Slot {
 /// Intakes in bulk: one idempotency lookup, one number allocation per day, multi-row inserts.
 async fn run_intakes(
     conn: &mut AnyConnection,
+    backend: Backend,
     head: &mut Head,
     ops: &[&Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, sqlx::Error> {
@@ -487,13 +497,13 @@ async fn run_intakes(
         cases.push((case, row.hash.clone()));
         event_rows.push(row);
     }
-    insert_events(conn, &event_rows).await?;
+    insert_events(conn, backend, &event_rows).await?;
     let rows: Vec<ProjectionRow> = pending
         .iter()
         .zip(&cases)
         .map(|(p, (case, last))| ProjectionRow::new(p.juris, case, last, p.idempotency))
         .collect::<Result<_, _>>()?;
-    insert_projections(conn, &rows).await?;
+    insert_projections(conn, backend, &rows).await?;
     Ok(slots
         .into_iter()
         .map(|s| match s {
@@ -548,18 +558,30 @@ impl EventRow {
     }
 }
 
-async fn insert_events(conn: &mut AnyConnection, rows: &[EventRow]) -> Result<(), sqlx::Error> {
-    const COLS: usize = 12;
-    for chunk in rows.chunks(256) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let marks: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                format!("({})", marks.join(", "))
+/// `VALUES (…), (…)` for a multi-row insert. SQLite gets anonymous `?` markers: naming them `$n`
+/// makes binding quadratic (SQLite looks each name up in a list), which dominated bulk inserts.
+fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
+    let row = |r: usize| {
+        let marks: Vec<String> = (1..=cols)
+            .map(|c| match backend {
+                Backend::Sqlite => "?".to_string(),
+                Backend::Postgres => format!("${}", r * cols + c),
             })
             .collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+async fn insert_events(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: &[EventRow],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(128) {
+        let values = values_list(backend, chunk.len(), 12);
         let sql = format!(
-            "INSERT INTO case_events (global_seq, case_id, seq, type, actor_id, actor_name, actor_role, at, data, prev_hash, hash, global_hash) VALUES {}",
-            values.join(", ")
+            "INSERT INTO case_events (global_seq, case_id, seq, type, actor_id, actor_name, actor_role, at, data, prev_hash, hash, global_hash) VALUES {values}"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
@@ -653,21 +675,15 @@ impl ProjectionRow {
 
 async fn insert_projections(
     conn: &mut AnyConnection,
+    backend: Backend,
     rows: &[ProjectionRow],
 ) -> Result<(), sqlx::Error> {
-    const COLS: usize = 24;
-    for chunk in rows.chunks(128) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let marks: Vec<String> = (1..=COLS).map(|c| format!("${}", r * COLS + c)).collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
+    for chunk in rows.chunks(64) {
+        let values = values_list(backend, chunk.len(), 24);
         let sql = format!(
             "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
              assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-             version, last_hash, idempotency_key, idempotency_fingerprint, doc) VALUES {}",
-            values.join(", ")
+             version, last_hash, idempotency_key, idempotency_fingerprint, doc) VALUES {values}"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
@@ -745,6 +761,7 @@ async fn bump_number(
 /// Returns the hash of the last event.
 async fn append(
     conn: &mut AnyConnection,
+    backend: Backend,
     head: &mut Head,
     case: &mut Case,
     events: &[CaseEvent],
@@ -770,7 +787,7 @@ async fn append(
         prev = row.hash.clone();
         rows.push(row);
     }
-    insert_events(conn, &rows).await?;
+    insert_events(conn, backend, &rows).await?;
     Ok(prev)
 }
 
