@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::dto::{case_json, event_json, sees_reporter};
+use crate::dto::{case_json, event_json, json_body, sees_reporter};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
 
@@ -123,7 +123,7 @@ pub async fn create_case(
     } else {
         StatusCode::OK
     };
-    let mut res = (status, Json(case_json(&case, &auth.actor, &juris, now))).into_response();
+    let mut res = json_body(status, &case_json(&case, &auth.actor, &juris, now));
     if let Ok(v) = format!("/api/v1/cases/{}", case.id).parse() {
         res.headers_mut().insert(axum::http::header::LOCATION, v);
     }
@@ -142,7 +142,10 @@ pub async fn get_case(
         .await?
         .filter(|c| c.visible_to(&auth.actor, &juris.org))
         .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))?;
-    Ok(Json(case_json(&case, &auth.actor, &juris, state.now())))
+    Ok(json_body(
+        StatusCode::OK,
+        &case_json(&case, &auth.actor, &juris, state.now()),
+    ))
 }
 
 pub async fn timeline(
@@ -247,10 +250,16 @@ pub async fn list_cases(
                 .map(|c| format!("{}.{}", c.received_at.timestamp_millis(), c.id))
         })
         .flatten();
-    Ok(Json(json!({
-        "items": cases.iter().map(|c| case_json(c, &auth.actor, &juris, now)).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-    })))
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        items: Vec<crate::dto::CaseView<'a>>,
+        next_cursor: Option<String>,
+    }
+    let items = cases
+        .iter()
+        .map(|c| case_json(c, &auth.actor, &juris, now))
+        .collect();
+    Ok(json_body(StatusCode::OK, &Page { items, next_cursor }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -277,10 +286,22 @@ pub async fn worklist(
         .worklist(&units, q.limit.unwrap_or(50).clamp(1, 200))
         .await?;
     let now = state.now();
-    Ok(Json(json!({
-        "units": units,
-        "items": cases.iter().map(|c| case_json(c, &auth.actor, &juris, now)).collect::<Vec<_>>(),
-    })))
+    #[derive(serde::Serialize)]
+    struct Worklist<'a> {
+        units: &'a [jiesu_domain::UnitId],
+        items: Vec<crate::dto::CaseView<'a>>,
+    }
+    let items = cases
+        .iter()
+        .map(|c| case_json(c, &auth.actor, &juris, now))
+        .collect();
+    Ok(json_body(
+        StatusCode::OK,
+        &Worklist {
+            units: &units,
+            items,
+        },
+    ))
 }
 
 pub async fn command(
@@ -299,5 +320,8 @@ pub async fn command(
         .metrics
         .commands
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Ok(Json(case_json(&case, &auth.actor, &juris, now)))
+    Ok(json_body(
+        StatusCode::OK,
+        &case_json(&case, &auth.actor, &juris, now),
+    ))
 }

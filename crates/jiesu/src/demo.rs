@@ -430,7 +430,7 @@ impl<'a> History<'a> {
         let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(7));
         let mut times: Vec<Time> = (0..n)
             .map(|_| {
-                // More cases on weekdays and in office hours, a trickle at night.
+                // More cases in office hours, a trickle at night; none in the future.
                 let day = rng.range(0, 365);
                 let hour = if rng.chance(0.85) {
                     rng.range(8, 20)
@@ -438,12 +438,13 @@ impl<'a> History<'a> {
                     rng.range(0, 24)
                 };
                 let t = now - Duration::days(day);
-                t.with_hour(hour as u32)
+                let t = t
+                    .with_hour(hour as u32)
                     .and_then(|t| t.with_minute(rng.below(60) as u32))
                     .and_then(|t| t.with_second(rng.below(60) as u32))
-                    .unwrap_or(t)
+                    .unwrap_or(t);
+                if t >= now { t - Duration::days(1) } else { t }
             })
-            .filter(|t| *t < now)
             .collect();
         times.sort();
         let actors = county

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use hyper::body::Bytes;
 
 use crate::client::Client;
 
@@ -38,9 +38,10 @@ impl LoadReport {
     }
 }
 
-/// What each worker sends: (method, path, headers, body) built from a global request counter.
+/// What each worker sends: (method, path, headers, body). Bodies are pre-serialized so the
+/// generator spends its time on the wire, not in serde.
 pub type MakeRequest =
-    Arc<dyn Fn(u64) -> (String, String, Vec<(String, String)>, Option<Value>) + Send + Sync>;
+    Arc<dyn Fn(u64) -> (String, String, Vec<(String, String)>, Option<Bytes>) + Send + Sync>;
 
 pub async fn run(
     label: &str,
@@ -70,9 +71,13 @@ pub async fn run(
                     .map(|(a, b)| (a.as_str(), b.as_str()))
                     .collect();
                 let t = Instant::now();
-                let r = match &body {
-                    Some(b) => client.post_with(&path, &h, b).await,
-                    None => client.send(&method, &path, &h, Vec::new()).await,
+                let r = match body {
+                    Some(b) => {
+                        let mut h = h;
+                        h.push(("content-type", "application/json"));
+                        client.send(&method, &path, &h, b).await
+                    }
+                    None => client.send(&method, &path, &h, Bytes::new()).await,
                 };
                 let ok = matches!(&r, Ok(r) if expect(r.status));
                 if ok {

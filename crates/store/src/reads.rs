@@ -171,6 +171,15 @@ impl Store {
         docs.iter().map(|d| parse_doc(d)).collect()
     }
 
+    /// Events in the log, from the chain head (one row, no scan).
+    pub async fn event_count(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT global_seq FROM chain_head WHERE id = 1")
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
     pub async fn count_cases(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM cases")
             .fetch_one(&self.read)
