@@ -130,18 +130,28 @@ pub async fn create_case(
     Ok(res)
 }
 
+/// The case by id or number if the caller may read it; otherwise it does not exist for him.
+async fn visible_case(
+    state: &AppState,
+    auth: &Authed,
+    juris: &jiesu_domain::Jurisdiction,
+    id: &str,
+) -> Result<jiesu_domain::Case, ApiError> {
+    state
+        .store
+        .get_case(id)
+        .await?
+        .filter(|c| c.visible_to(&auth.actor, &juris.org))
+        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))
+}
+
 pub async fn get_case(
     State(state): State<AppState>,
     auth: Authed,
     ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
-    let case = state
-        .store
-        .get_case(&id)
-        .await?
-        .filter(|c| c.visible_to(&auth.actor, &juris.org))
-        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))?;
+    let case = visible_case(&state, &auth, &juris, &id).await?;
     Ok(json_body(
         StatusCode::OK,
         &case_json(&case, &auth.actor, &juris, state.now()),
@@ -154,12 +164,7 @@ pub async fn timeline(
     ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
-    let case = state
-        .store
-        .get_case(&id)
-        .await?
-        .filter(|c| c.visible_to(&auth.actor, &juris.org))
-        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))?;
+    let case = visible_case(&state, &auth, &juris, &id).await?;
     let mask = !sees_reporter(&case, &auth.actor, &juris);
     let events = state.store.timeline(&case.id).await?;
     Ok(Json(json!({
