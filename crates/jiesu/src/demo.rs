@@ -417,6 +417,8 @@ pub struct History<'a> {
     actors: HashMap<String, Actor>,
     now: Time,
     weights: Vec<u32>,
+    /// The latest case of each category, a merge target for duplicates.
+    recent: HashMap<&'static str, String>,
 }
 
 impl<'a> History<'a> {
@@ -462,6 +464,7 @@ impl<'a> History<'a> {
             actors,
             now,
             weights: LEAVES.iter().map(|l| l.weight).collect(),
+            recent: HashMap::new(),
         }
     }
 
@@ -635,6 +638,24 @@ impl<'a> History<'a> {
                 Err(_) => false,
             }
         };
+        // About one case in a hundred repeats an open case of the same category and is merged.
+        let recent = self.recent.get(leaf.id).cloned();
+        self.recent.insert(leaf.id, id.clone());
+        if let Some(master) = recent
+            && stop > 0
+            && self.rng.chance(0.01)
+        {
+            step(
+                &mut case,
+                &mut events,
+                &mut self.rng,
+                &dispatcher,
+                Command::Merge { into: master },
+                (5, 60),
+                &self.actors,
+            );
+            return Some(ImportedCase { id, events });
+        }
         let r = &mut self.rng;
         let actors = &self.actors;
         // Most inquiries are answered on the phone.

@@ -33,6 +33,19 @@ enum Cmd {
         /// postgres://… (default: SQLite in DATA_DIR/jiesu.db)
         #[arg(long, env = "JIESU_DATABASE")]
         database: Option<String>,
+        /// Install this deadline policy (TOML, see `jiesu policy show`) before serving.
+        #[arg(long, env = "JIESU_DEADLINE_POLICY")]
+        deadline_policy: Option<PathBuf>,
+        /// Office hours, e.g. 08:30-12:00,14:00-17:30 (stored; applies to deadlines computed from now on).
+        #[arg(long, env = "JIESU_OFFICE_HOURS")]
+        office_hours: Option<String>,
+    },
+    /// Print the deadline policy in force (the built-in default when none is installed).
+    Policy {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
     },
     /// Build the demo county (Danjiangkou) with N cases of history, then serve it.
     Demo {
@@ -152,9 +165,22 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             listen,
             database,
+            deadline_policy,
+            office_hours,
         } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             server::bootstrap_if_empty(&store, &data_dir, now()).await?;
+            if let Some(path) = deadline_policy {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                jiesu_domain::DeadlinePolicy::from_toml(&text)?;
+                store.put_setting("deadline_policy", &text).await?;
+                println!("deadline policy installed from {}", path.display());
+            }
+            if let Some(h) = office_hours {
+                OfficeHours::parse(&h)?;
+                store.put_setting("office_hours", &h).await?;
+            }
             let state = server::app_state(store).await?;
             server::serve_forever(state, &listen).await
         }
@@ -192,6 +218,14 @@ async fn main() -> anyhow::Result<()> {
             server::serve_forever(state, &listen).await
         }
         Cmd::Calendar { cmd } => calendar(cmd).await,
+        Cmd::Policy { data_dir, database } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            match store.get_setting("deadline_policy").await? {
+                Some(p) => print!("{p}"),
+                None => print!("{}", jiesu_domain::deadline::DEFAULT_POLICY_TOML),
+            }
+            Ok(())
+        }
         Cmd::Verify { data_dir, database } => {
             let url = server::database_url(&data_dir, database.as_deref());
             if database.is_none() && !data_dir.join("jiesu.db").exists() {
