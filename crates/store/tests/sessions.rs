@@ -10,7 +10,12 @@ async fn sessions_expire_and_logout_deletes_them() {
     let store = Store::open(&url).await.unwrap();
     store
         .put_units(
-            &[OrgUnit { id: UnitId::new("c"), parent: None, kind: UnitKind::County, name: "县".into() }],
+            &[OrgUnit {
+                id: UnitId::new("c"),
+                parent: None,
+                kind: UnitKind::County,
+                name: "县".into(),
+            }],
             &[],
         )
         .await
@@ -23,17 +28,33 @@ async fn sessions_expire_and_logout_deletes_them() {
                 display_name: "接线员".into(),
                 password_hash: "x".into(),
                 phone: None,
-                grants: vec![Grant { role: Role::Operator, unit: UnitId::new("c") }],
+                grants: vec![Grant {
+                    role: Role::Operator,
+                    unit: UnitId::new("c"),
+                }],
             },
             0,
         )
         .await
         .unwrap();
     store.create_session("h1", "u1", 0, 1_000).await.unwrap();
-    let s = store.session("h1", 999).await.unwrap().expect("live before expiry");
+    let s = store
+        .session("h1", 999)
+        .await
+        .unwrap()
+        .expect("live before expiry");
     assert_eq!(s.user.username, "op");
-    assert_eq!(s.grants, vec![Grant { role: Role::Operator, unit: UnitId::new("c") }]);
-    assert!(store.session("h1", 1_000).await.unwrap().is_none(), "expired at its deadline");
+    assert_eq!(
+        s.grants,
+        vec![Grant {
+            role: Role::Operator,
+            unit: UnitId::new("c")
+        }]
+    );
+    assert!(
+        store.session("h1", 1_000).await.unwrap().is_none(),
+        "expired at its deadline"
+    );
     store.create_session("h2", "u1", 0, 5_000).await.unwrap();
     store.delete_session("h2").await.unwrap();
     assert!(store.session("h2", 1).await.unwrap().is_none());
@@ -42,9 +63,25 @@ async fn sessions_expire_and_logout_deletes_them() {
     for i in 1..=4 {
         assert_eq!(store.note_login_failure("u1", 5, 99).await.unwrap(), i);
     }
-    assert_eq!(store.user_by_username("op").await.unwrap().unwrap().locked_until_ms, 0);
+    assert_eq!(
+        store
+            .user_by_username("op")
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until_ms,
+        0
+    );
     store.note_login_failure("u1", 5, 99).await.unwrap();
-    assert_eq!(store.user_by_username("op").await.unwrap().unwrap().locked_until_ms, 99);
+    assert_eq!(
+        store
+            .user_by_username("op")
+            .await
+            .unwrap()
+            .unwrap()
+            .locked_until_ms,
+        99
+    );
     store.note_login_success("u1").await.unwrap();
     let u = store.user_by_username("op").await.unwrap().unwrap();
     assert_eq!((u.failed_logins, u.locked_until_ms), (0, 0));
