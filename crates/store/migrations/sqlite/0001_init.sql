@@ -120,4 +120,5 @@ CREATE TABLE cases (
 );
 CREATE INDEX cases_worklist ON cases(waiting_on, next_due);
 CREATE INDEX cases_created ON cases(created_at, id);
-CREATE INDEX cases_reporter ON cases(reporter_user, created_at);
+-- Only citizens' own cases carry a reporter account; the index skips the rest.
+CREATE INDEX cases_reporter ON cases(reporter_user, created_at) WHERE reporter_user IS NOT NULL;
