@@ -75,6 +75,16 @@ enum Cmd {
         #[arg(long, env = "JIESU_DATABASE")]
         database: Option<String>,
     },
+    /// HJ 212 packets.
+    Hj212 {
+        #[command(subcommand)]
+        cmd: Hj212Cmd,
+    },
+    /// GB 3838-2002 surface-water classes.
+    Water {
+        #[command(subcommand)]
+        cmd: WaterCmd,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md). Use a release build.
     Bench {
         #[command(subcommand)]
@@ -118,6 +128,31 @@ enum CalendarCmd {
         data_dir: PathBuf,
         #[arg(long, env = "JIESU_DATABASE")]
         database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Hj212Cmd {
+    /// Read packets on stdin, one per line (a literal `\r\n` may stand for CR LF), and print one
+    /// JSON object per line: `{"ok": true, "st": …, "cn": …, "mn": …, "flag": …, "cp": {…}}` or
+    /// `{"ok": false, "error": "crc_mismatch" | "length_mismatch" | "bad_header" | …}`.
+    Parse {
+        /// The check value the device sends: standard, modbus or modbus_swapped.
+        #[arg(long, default_value = "standard")]
+        crc: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WaterCmd {
+    /// Single-factor class of readings given as CODE=VALUE (HJ 212 codes, GB 3838 units: mg/L).
+    Classify {
+        #[arg(long, default_value = "river")]
+        waterbody: String,
+        /// Also print each factor's class.
+        #[arg(long)]
+        verbose: bool,
+        readings: Vec<String>,
     },
 }
 
@@ -289,6 +324,22 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Cmd::Bench { cmd } => bench(cmd).await,
+        Cmd::Hj212 {
+            cmd: Hj212Cmd::Parse { crc },
+        } => {
+            let mode = jiesu_hj212::CrcMode::parse(&crc).with_context(|| {
+                format!("--crc {crc:?}: use standard, modbus or modbus_swapped")
+            })?;
+            hj212_parse(mode)
+        }
+        Cmd::Water {
+            cmd:
+                WaterCmd::Classify {
+                    waterbody,
+                    verbose,
+                    readings,
+                },
+        } => water_classify(&waterbody, verbose, &readings),
     }
 }
 
@@ -491,6 +542,73 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn hj212_parse(mode: jiesu_hj212::CrcMode) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().split(b'\n') {
+        let mut line = line?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+            line.extend_from_slice(b"\r\n");
+        }
+        if line.is_empty() {
+            continue;
+        }
+        // The four characters \r\n at the end stand for CR LF.
+        if line.ends_with(b"\\r\\n") {
+            line.truncate(line.len() - 4);
+            line.extend_from_slice(b"\r\n");
+        }
+        let v = match jiesu_hj212::parse(&line, mode) {
+            Ok(p) => {
+                let mut cp = serde_json::Map::new();
+                for (k, v) in p.cp.iter().flatten() {
+                    cp.entry(k.clone()).or_insert_with(|| json!(v));
+                }
+                json!({
+                    "ok": true, "qn": p.qn, "st": p.st, "cn": p.cn, "pw": p.pw, "mn": p.mn,
+                    "flag": p.flag, "pnum": p.pnum, "pno": p.pno, "version": p.version(),
+                    "needs_ack": p.needs_ack(), "cp": cp,
+                })
+            }
+            Err(e) => json!({"ok": false, "error": e.code(), "detail": e.to_string()}),
+        };
+        writeln!(out, "{v}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn water_classify(waterbody: &str, verbose: bool, readings: &[String]) -> anyhow::Result<()> {
+    let wb = jiesu_monitor::Waterbody::parse(waterbody)
+        .with_context(|| format!("--waterbody {waterbody:?}: use river or lake"))?;
+    let mut values = Vec::new();
+    for r in readings {
+        let (code, v) = r
+            .split_once('=')
+            .with_context(|| format!("{r:?}: expected CODE=VALUE, e.g. w21003=1.2"))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .with_context(|| format!("{r:?}: {v:?} is not a number"))?;
+        anyhow::ensure!(v.is_finite(), "{r:?}: not a finite number");
+        values.push((code.trim().to_string(), v));
+    }
+    let c = jiesu_monitor::classify(values.iter().map(|(c, v)| (c.as_str(), *v)), wb);
+    let mut out = json!({"class": c.class.map(|c| c.as_str()), "worst": c.worst});
+    if verbose {
+        out["grade"] = json!(c.class.map(|c| c.grade_zh()));
+        out["factors"] = c
+            .factors
+            .iter()
+            .map(|f| json!({"code": f.code, "value": f.value, "class": f.class.as_str()}))
+            .collect();
+    }
+    println!("{out}");
+    Ok(())
 }
 
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
