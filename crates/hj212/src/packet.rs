@@ -160,6 +160,24 @@ impl Packet {
 
 /// Splits a whole packet into its data segment after checking header, length and check value.
 pub fn frame(bytes: &[u8], mode: CrcMode) -> Result<&str, Rejection> {
+    let (data, stated) = split_frame(bytes)?;
+    check_crc(data, stated, mode)?;
+    std::str::from_utf8(data).map_err(|_| Rejection::NotUtf8)
+}
+
+/// Checks a data segment against the stated check value under `mode`.
+pub fn check_crc(data: &[u8], stated: u16, mode: CrcMode) -> Result<(), Rejection> {
+    let computed = mode.compute(data);
+    if stated == computed {
+        Ok(())
+    } else {
+        Err(Rejection::CrcMismatch { stated, computed })
+    }
+}
+
+/// Header, length and CRC field checked, the check value itself not yet: a server reads the MN
+/// first to learn which check value that station's device sends.
+pub fn split_frame(bytes: &[u8]) -> Result<(&[u8], u16), Rejection> {
     let b = bytes.strip_suffix(b"\r\n").unwrap_or(bytes);
     if !b.starts_with(b"##") {
         return Err(Rejection::BadHeader);
@@ -188,11 +206,7 @@ pub fn frame(bytes: &[u8], mode: CrcMode) -> Result<&str, Rejection> {
         .filter(|s| s.len() == 4 && s.bytes().all(|c| c.is_ascii_hexdigit()))
         .and_then(|s| u16::from_str_radix(s, 16).ok())
         .ok_or(Rejection::BadCrcField)?;
-    let computed = mode.compute(data);
-    if stated != computed {
-        return Err(Rejection::CrcMismatch { stated, computed });
-    }
-    std::str::from_utf8(data).map_err(|_| Rejection::NotUtf8)
+    Ok((data, stated))
 }
 
 /// Parses and validates one whole packet.

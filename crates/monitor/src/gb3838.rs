@@ -5,9 +5,10 @@
 //! for lakes), fecal coliform and the Table 2 drinking-water items do not take part in the class,
 //! as in the national evaluation rules (环办〔2011〕22号).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Serialized as `"I"` … `"V"`, `"劣V"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WaterClass {
     I,
     II,
@@ -61,7 +62,21 @@ impl WaterClass {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+impl Serialize for WaterClass {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for WaterClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        WaterClass::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown water class {s:?}")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Waterbody {
     River,
