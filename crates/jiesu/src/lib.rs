@@ -4,6 +4,7 @@
 pub mod client;
 pub mod demo;
 mod demo_data;
+pub mod ingest;
 pub mod loadgen;
 pub mod rng;
 pub mod server;

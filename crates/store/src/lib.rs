@@ -5,6 +5,7 @@
 //! (group commit): a caller hears "done" only after that transaction has committed.
 
 mod chain;
+mod monitoring;
 mod reads;
 mod setup;
 mod writer;
@@ -18,6 +19,7 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::mpsc;
 
 pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
+pub use monitoring::{AlarmRow, ReadingRow, StationRow};
 pub use reads::{CaseFilter, StoredEvent};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use writer::{ActorRef, ImportedCase, WriterStats};
@@ -47,10 +49,14 @@ pub enum StoreError {
 }
 
 /// Migrations, embedded; both folders carry the same versions (a test checks it).
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_monitoring.sql")),
+];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {
     match backend {

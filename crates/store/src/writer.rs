@@ -68,6 +68,7 @@ pub(crate) enum Op {
         now: Time,
     },
     Import(Arc<Jurisdiction>, Vec<ImportedCase>),
+    Readings(Vec<crate::ReadingRow>, Vec<(String, i64, Option<String>)>),
 }
 
 pub(crate) enum Outcome {
@@ -312,6 +313,21 @@ async fn run_op(
             .await?;
             update_projection(conn, juris, &case, &last).await?;
             Ok(Ok(Outcome::Case(Box::new(case), false)))
+        }
+        Op::Readings(rows, seen) => {
+            crate::monitoring::insert_readings(conn, backend, rows).await?;
+            for (mn, at, class) in seen {
+                sqlx::query(
+                    "UPDATE stations SET last_seen = $2, last_class = COALESCE($3, last_class) \
+                     WHERE mn = $1 AND (last_seen IS NULL OR last_seen <= $2)",
+                )
+                .bind(mn)
+                .bind(*at)
+                .bind(class.as_deref())
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(Ok(Outcome::Imported(rows.len())))
         }
         Op::Import(juris, cases) => {
             let mut event_rows = Vec::new();
@@ -560,7 +576,7 @@ impl EventRow {
 
 /// `VALUES (…), (…)` for a multi-row insert. SQLite gets anonymous `?` markers: naming them `$n`
 /// makes binding quadratic (SQLite looks each name up in a list), which dominated bulk inserts.
-fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
+pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let row = |r: usize| {
         let marks: Vec<String> = (1..=cols)
             .map(|c| match backend {
@@ -830,6 +846,19 @@ async fn update_projection(
 }
 
 impl Store {
+    /// Stores readings (and each station's last-seen time and class) through the group-commit
+    /// writer: when this returns, they are durable and may be acknowledged to the device.
+    pub async fn store_readings(
+        &self,
+        rows: Vec<crate::ReadingRow>,
+        seen: Vec<(String, i64, Option<String>)>,
+    ) -> Result<usize, StoreError> {
+        match self.submit(Op::Readings(rows, seen)).await? {
+            Outcome::Imported(n) => Ok(n),
+            Outcome::Case(..) => Err(StoreError::Corrupt("unexpected outcome".into())),
+        }
+    }
+
     async fn submit(&self, op: Op) -> Result<Outcome, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.writer

@@ -1,0 +1,448 @@
+//! The HJ 212 TCP server and the path from a reading to a case: frame, authenticate (MN + PW),
+//! store, acknowledge (9014 after the commit), judge, and open/annotate one case per station and
+//! problem through the normal lifecycle.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use jiesu_domain::case::Reporter;
+use jiesu_domain::{Actor, CaseDraft, Channel, Command, Grant, Jurisdiction, Kind, Role, Time, UnitId, Urgency};
+use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, Reassembler};
+use jiesu_monitor::{AlarmEvent, AlarmRules, Reading, Sample, Station, Tracker};
+use jiesu_store::{NewUser, ReadingRow, StationRow, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a connection may stay silent before it is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Connections served at once; more wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 20_000;
+
+pub const SYSTEM_USER: &str = "u-monitor";
+
+struct Registered {
+    row: StationRow,
+    station: Station,
+    crc: CrcMode,
+}
+
+pub struct Ingest {
+    store: Store,
+    juris: Arc<Jurisdiction>,
+    actor: Actor,
+    stations: RwLock<HashMap<String, Arc<Registered>>>,
+    trackers: Mutex<HashMap<String, Tracker>>,
+    /// Evidence notes added per open alarm, so a long exceedance does not flood the trail.
+    evidence: Mutex<HashMap<(String, String), u32>>,
+    rules: AlarmRules,
+    clock: Box<dyn Fn() -> Time + Send + Sync>,
+    pub stats: IngestStats,
+}
+
+#[derive(Default)]
+pub struct IngestStats {
+    pub packets: std::sync::atomic::AtomicU64,
+    pub stored: std::sync::atomic::AtomicU64,
+    pub refused: std::sync::atomic::AtomicU64,
+    pub cases_opened: std::sync::atomic::AtomicU64,
+}
+
+const MAX_EVIDENCE: u32 = 30;
+
+fn now_beijing() -> Time {
+    jiesu_domain::calendar::to_beijing(chrono::Utc::now())
+}
+
+/// HJ 212 DataTime (`YYYYMMDDhhmmss`, Beijing time) to unix milliseconds.
+pub fn data_time_ms(s: &str) -> Option<i64> {
+    let s = s.get(..14)?;
+    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S").ok()?;
+    t.and_local_timezone(jiesu_domain::calendar::beijing()).single().map(|t| t.timestamp_millis())
+}
+
+fn kind_of(cn: &str) -> Option<(&'static str, &'static str)> {
+    // (stored kind, the value field that carries it)
+    match cn {
+        "2011" => Some(("rtd", "Rtd")),
+        "2051" => Some(("min", "Avg")),
+        "2061" => Some(("hour", "Avg")),
+        "2031" => Some(("day", "Avg")),
+        _ => None,
+    }
+}
+
+/// The sample a data upload carries: per factor its value field and its flag.
+pub fn sample_of(p: &Packet) -> Option<(&'static str, Sample)> {
+    let (kind, field) = kind_of(&p.cn)?;
+    let at_ms = data_time_ms(p.data_time()?)?;
+    let mut by_factor: Vec<Reading> = Vec::new();
+    for (code, f, v) in p.factor_fields() {
+        let idx = match by_factor.iter().position(|r| r.factor == code) {
+            Some(i) => i,
+            None => {
+                by_factor.push(Reading { factor: code.to_string(), value: None, flag: None });
+                by_factor.len() - 1
+            }
+        };
+        if f == field {
+            by_factor[idx].value = v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+        } else if f == "Flag" {
+            by_factor[idx].flag = Some(v.to_string());
+        }
+    }
+    by_factor.retain(|r| r.value.is_some() || r.flag.is_some());
+    Some((kind, Sample { at_ms, readings: by_factor }))
+}
+
+impl Ingest {
+    /// Loads the stations and open alarms and makes sure the system user exists.
+    pub async fn new(store: Store, juris: Arc<Jurisdiction>) -> anyhow::Result<Arc<Ingest>> {
+        let root = juris.org.root().cloned().ok_or_else(|| anyhow::anyhow!("the org tree is empty"))?;
+        if store.user_by_username("monitor").await?.is_none() {
+            // No password can match "!": the system user acts, it never signs in.
+            store
+                .create_user(
+                    &NewUser {
+                        id: SYSTEM_USER.into(),
+                        username: "monitor".into(),
+                        display_name: "智慧监管系统".into(),
+                        password_hash: "!".into(),
+                        phone: None,
+                        grants: vec![Grant { role: Role::Dispatcher, unit: root.clone() }],
+                    },
+                    now_beijing().timestamp_millis(),
+                )
+                .await?;
+        }
+        let actor = Actor {
+            user_id: SYSTEM_USER.into(),
+            username: "monitor".into(),
+            display_name: "智慧监管系统".into(),
+            grants: vec![Grant { role: Role::Dispatcher, unit: root }],
+        };
+        let ingest = Arc::new(Ingest {
+            store,
+            juris,
+            actor,
+            stations: RwLock::new(HashMap::new()),
+            trackers: Mutex::new(HashMap::new()),
+            evidence: Mutex::new(HashMap::new()),
+            rules: AlarmRules::default(),
+            clock: Box::new(now_beijing),
+            stats: IngestStats::default(),
+        });
+        ingest.reload().await?;
+        Ok(ingest)
+    }
+
+    /// Re-reads the station register (after registering or editing a station).
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let rows = self.store.stations().await?;
+        let mut map = HashMap::new();
+        let mut trackers = HashMap::new();
+        for row in rows {
+            let station: Station = serde_json::from_str(&row.config)?;
+            let crc = CrcMode::parse(&row.crc_mode).unwrap_or_default();
+            let mut t = Tracker { last_seen_ms: row.last_seen_ms, ..Tracker::default() };
+            for p in [
+                jiesu_monitor::Problem::WaterQuality,
+                jiesu_monitor::Problem::EmissionExceeded,
+                jiesu_monitor::Problem::InstrumentFault,
+                jiesu_monitor::Problem::Silence,
+            ] {
+                if self.store.open_alarm(&row.mn, p.as_str()).await?.is_some() {
+                    t.open.insert(p);
+                }
+            }
+            trackers.insert(row.mn.clone(), t);
+            map.insert(row.mn.clone(), Arc::new(Registered { row, station, crc }));
+        }
+        if let Ok(mut s) = self.stations.write() {
+            *s = map;
+        }
+        if let Ok(mut t) = self.trackers.lock() {
+            for (mn, tr) in trackers {
+                t.entry(mn).or_insert(tr);
+            }
+        }
+        Ok(())
+    }
+
+    fn station(&self, mn: &str) -> Option<Arc<Registered>> {
+        self.stations.read().ok()?.get(mn).cloned()
+    }
+
+    async fn refuse(&self, peer: &str, mn: Option<&str>, outcome: &str, detail: &str) {
+        self.stats.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(peer, mn, outcome, detail, "HJ 212 packet refused");
+        if let Err(e) = self.store.log_ingest((self.clock)().timestamp_millis(), peer, mn, outcome, detail).await {
+            tracing::error!(error = %e, "cannot log refused packet");
+        }
+    }
+
+    /// Handles one framed packet; returns the bytes to answer with, if any.
+    pub async fn handle(&self, bytes: &[u8], peer: &str, parts: &mut Reassembler) -> Option<Vec<u8>> {
+        self.stats.packets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (data, stated) = match jiesu_hj212::split_frame(bytes) {
+            Ok(x) => x,
+            Err(e) => {
+                self.refuse(peer, None, e.code(), &e.to_string()).await;
+                return None;
+            }
+        };
+        let Ok(text) = std::str::from_utf8(data) else {
+            self.refuse(peer, None, "not_utf8", "data segment is not UTF-8").await;
+            return None;
+        };
+        let packet = match jiesu_hj212::parse_data_segment(text) {
+            Ok(p) => p,
+            Err(e) => {
+                self.refuse(peer, None, e.code(), &e.to_string()).await;
+                return None;
+            }
+        };
+        let Some(reg) = self.station(&packet.mn) else {
+            self.refuse(peer, Some(&packet.mn), "unknown_mn", "no station registered with this MN").await;
+            return None;
+        };
+        if let Err(e) = jiesu_hj212::check_crc(data, stated, reg.crc) {
+            self.refuse(peer, Some(&packet.mn), e.code(), &e.to_string()).await;
+            return None;
+        }
+        if packet.pw.as_deref() != Some(reg.row.password.as_str()) {
+            self.refuse(peer, Some(&packet.mn), "bad_password", "PW does not match the station's").await;
+            // A request that wants an answer hears why (QnRtn 3 = PW error); data gets no ack.
+            return (packet.needs_ack() && kind_of(&packet.cn).is_none())
+                .then(|| jiesu_hj212::request_answer(&packet, 3).encode(reg.crc).into_bytes());
+        }
+        match packet.cn.as_str() {
+            cn if kind_of(cn).is_some() => self.data(&reg, packet, parts).await,
+            // Time-calibration request and other notifications: answer 9013.
+            "1013" => Some(reply_9013(&packet).encode(reg.crc).into_bytes()),
+            _ => None,
+        }
+    }
+
+    async fn data(&self, reg: &Registered, packet: Packet, parts: &mut Reassembler) -> Option<Vec<u8>> {
+        let (kind, sample) = sample_of(&packet)?;
+        let received = (self.clock)().timestamp_millis();
+        let rows: Vec<ReadingRow> = sample
+            .readings
+            .iter()
+            .map(|r| ReadingRow {
+                mn: packet.mn.clone(),
+                factor: r.factor.clone(),
+                kind: kind.to_string(),
+                at_ms: sample.at_ms,
+                value: r.value,
+                flag: r.flag.clone(),
+                received_ms: received,
+            })
+            .collect();
+        let class = (reg.station.st == "21" && !packet.is_split())
+            .then(|| jiesu_monitor::alarm::judge(&reg.station, &sample).class)
+            .flatten()
+            .map(|c| c.as_str().to_string());
+        if let Err(e) = self
+            .store
+            .store_readings(rows, vec![(packet.mn.clone(), sample.at_ms, class)])
+            .await
+        {
+            // Not stored, so not acknowledged: the device will send it again.
+            tracing::error!(error = %e, mn = %packet.mn, "readings not stored");
+            return None;
+        }
+        self.stats.stored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ack = packet
+            .needs_ack()
+            .then(|| jiesu_hj212::data_ack(&packet).encode(reg.crc).into_bytes());
+        // Judge whole samples only: parts of a split upload are joined first.
+        if kind != "day"
+            && let Ok(Some(whole)) = parts.push(packet)
+            && let Some((_, sample)) = sample_of(&whole)
+        {
+            let events = match self.trackers.lock() {
+                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().observe(&reg.station, &sample, &self.rules),
+                Err(_) => vec![],
+            };
+            for ev in events {
+                if let Err(e) = self.on_alarm(reg, ev, sample.at_ms).await {
+                    tracing::error!(error = %e, mn = %reg.row.mn, "alarm not recorded");
+                }
+            }
+        }
+        ack
+    }
+
+    /// Checks every station for silence; run it every few seconds.
+    pub async fn tick(&self) {
+        let now = (self.clock)().timestamp_millis();
+        let stations: Vec<Arc<Registered>> = match self.stations.read() {
+            Ok(s) => s.values().cloned().collect(),
+            Err(_) => return,
+        };
+        for reg in stations {
+            let events = match self.trackers.lock() {
+                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().tick(&reg.station, now, &self.rules),
+                Err(_) => vec![],
+            };
+            for ev in events {
+                if let Err(e) = self.on_alarm(&reg, ev, now).await {
+                    tracing::error!(error = %e, mn = %reg.row.mn, "alarm not recorded");
+                }
+            }
+        }
+    }
+
+    async fn on_alarm(&self, reg: &Registered, ev: AlarmEvent, at_ms: i64) -> anyhow::Result<()> {
+        let now = (self.clock)();
+        let when = jiesu_domain::calendar::from_unix_ms(at_ms)
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default();
+        let mn = &reg.row.mn;
+        match ev {
+            AlarmEvent::Open { problem, summary } => {
+                if let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? {
+                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now).await?;
+                    return Ok(());
+                }
+                let category = ["environment.water", "environment"]
+                    .into_iter()
+                    .find(|c| self.juris.categories.get(c).is_some())
+                    .map(str::to_string);
+                let draft = CaseDraft {
+                    channel: Channel::Monitor,
+                    kind: Kind::Alarm,
+                    category,
+                    urgency: if problem == jiesu_monitor::Problem::Silence { Urgency::Normal } else { Urgency::Urgent },
+                    title: format!("{}{}", reg.row.name, problem.name_zh()),
+                    description: format!("监测站 {}（MN {mn}）{when}：{summary}", reg.row.name),
+                    address: Some(reg.row.name.clone()),
+                    location: match (reg.row.lon, reg.row.lat) {
+                        (Some(lon), Some(lat)) => Some(jiesu_domain::case::GeoPoint { lon, lat }),
+                        _ => None,
+                    },
+                    reporter: Reporter { name: Some("智慧监管系统".into()), ..Reporter::default() },
+                };
+                // One case per station and problem, even if two nodes race: the key is the alarm.
+                let key = format!("alarm:{mn}:{}:{at_ms}", problem.as_str());
+                let (case, _) = self
+                    .store
+                    .intake(self.juris.clone(), draft, &self.actor, now, Some((key.clone(), key)))
+                    .await?;
+                self.store
+                    .command(
+                        self.juris.clone(),
+                        &case.id,
+                        Command::Dispatch { unit: UnitId::new(reg.row.unit_id.clone()), co_units: vec![], note: Some("监测告警自动派单".into()) },
+                        &self.actor,
+                        now,
+                    )
+                    .await?;
+                self.store.record_alarm(mn, problem.as_str(), &case.id, at_ms, &summary).await?;
+                self.stats.cases_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(mn = %mn, problem = problem.as_str(), case = %case.number, "alarm case opened");
+            }
+            AlarmEvent::Evidence { problem, summary } => {
+                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else { return Ok(()) };
+                let n = {
+                    let mut m = self.evidence.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+                    let n = m.entry((mn.clone(), problem.as_str().to_string())).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                if n <= MAX_EVIDENCE || n % 60 == 0 {
+                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now).await?;
+                }
+            }
+            AlarmEvent::Recovered { problem, summary } => {
+                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else { return Ok(()) };
+                self.annotate(&open.case_id, format!("监测恢复（{when}）：{summary}"), now).await?;
+                self.store.close_alarm(mn, problem.as_str(), at_ms).await?;
+                if let Ok(mut m) = self.evidence.lock() {
+                    m.remove(&(mn.clone(), problem.as_str().to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn annotate(&self, case_id: &str, text: String, now: Time) -> anyhow::Result<()> {
+        let text: String = text.chars().take(jiesu_domain::case::MAX_NOTE).collect();
+        self.store
+            .command(self.juris.clone(), case_id, Command::Annotate { text }, &self.actor, now)
+            .await?;
+        Ok(())
+    }
+}
+
+fn reply_9013(to: &Packet) -> Packet {
+    let mut p = jiesu_hj212::data_ack(to);
+    p.cn = "9013".into();
+    p
+}
+
+/// Accepts connections until the listener fails; each connection runs in its own task.
+pub async fn serve(ingest: Arc<Ingest>, listener: TcpListener) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let ticker = ingest.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            ticker.tick().await;
+        }
+    });
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let ingest = ingest.clone();
+                tokio::spawn(async move {
+                    connection(ingest, stream, peer).await;
+                    drop(permit);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn connection(ingest: Arc<Ingest>, mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let peer = peer.to_string();
+    let mut decoder = Decoder::new();
+    let mut parts = Reassembler::new(64);
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) => return,
+            Ok(Ok(n)) => n,
+            Ok(Err(_)) => return,
+        };
+        decoder.push(&buf[..n]);
+        // One packet at a time, answered before the next is read: the socket's back-pressure
+        // slows a device that sends faster than we store.
+        while let Some(frame) = decoder.next_frame() {
+            match frame {
+                Frame::Packet(bytes) => {
+                    if let Some(reply) = ingest.handle(&bytes, &peer, &mut parts).await
+                        && stream.write_all(&reply).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Frame::Skipped(_) => {}
+            }
+        }
+        if decoder.buffered() > jiesu_hj212::stream::MAX_PACKET {
+            // A length field promising more than any packet can hold: drop and resynchronise.
+            decoder = Decoder::new();
+        }
+    }
+}
