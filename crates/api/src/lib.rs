@@ -6,6 +6,7 @@ mod cases;
 pub mod dto;
 pub mod extract;
 mod meta;
+mod monitoring;
 pub mod openapi;
 pub mod password;
 pub mod problem;
@@ -265,6 +266,56 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/v1/stations",
+        summary: "Monitoring stations with latest class, status and open alarms",
+        summary_zh: "监测站点",
+        tag: "monitoring",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/stations",
+        summary: "Register or update a station (admin)",
+        summary_zh: "登记监测站点",
+        tag: "monitoring",
+        auth: true,
+        body: Some("StationRequest"),
+        query: &[],
+        ok: 201,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/stations/{mn}/readings",
+        summary: "A station's readings",
+        summary_zh: "监测数据",
+        tag: "monitoring",
+        auth: true,
+        body: None,
+        query: &[
+            ("factor", "HJ 212 factor code, e.g. w21003"),
+            ("from", "RFC 3339, default 24 h before to"),
+            ("to", "RFC 3339, default now"),
+            ("kind", "rtd (default), min, hour, day"),
+            ("limit", "default 5000"),
+        ],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/alarms",
+        summary: "Monitoring alarms and their cases",
+        summary_zh: "监测告警",
+        tag: "monitoring",
+        auth: true,
+        body: None,
+        query: &[("open", "true: only open alarms"), ("limit", "default 200")],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/v1/openapi.json",
         summary: "This document",
         summary_zh: "接口文档",
@@ -313,6 +364,10 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/categories") => get(meta::categories),
         ("get", "/api/v1/calendar/days") => get(meta::calendar_days),
         ("get", "/api/v1/deadline-policy") => get(meta::deadline_policy),
+        ("get", "/api/v1/stations") => get(monitoring::stations),
+        ("post", "/api/v1/stations") => post(monitoring::put_station),
+        ("get", "/api/v1/stations/{mn}/readings") => get(monitoring::readings),
+        ("get", "/api/v1/alarms") => get(monitoring::alarms),
         ("get", "/api/v1/openapi.json") => get(openapi::serve),
         ("get", "/healthz") => get(meta::healthz),
         ("get", "/metrics") => get(meta::metrics),

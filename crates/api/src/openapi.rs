@@ -52,6 +52,16 @@ pub fn schemas() -> Value {
     let opt_note = json!({"note": text});
     json!({
         "Problem": problem,
+        "StationRequest": {"type": "object", "required": ["mn", "name", "st", "unit", "password", "interval_secs"],
+            "properties": {
+                "mn": {"type": "string"}, "name": {"type": "string"}, "st": {"type": "string", "description": "HJ 212 system code: 21 surface water, 32 discharge, 22 air"},
+                "unit": {"type": "string", "description": "responsible unit id"}, "password": {"type": "string"},
+                "crc_mode": s(&["standard", "modbus", "modbus_swapped"]),
+                "waterbody": s(&["river", "lake"]), "target": s(&["I", "II", "III", "IV", "V"]),
+                "interval_secs": {"type": "integer"}, "lon": {"type": "number"}, "lat": {"type": "number"},
+                "units": {"type": "object", "additionalProperties": s(&["mg_l", "ug_l", "other"])},
+                "emission_limits": {"type": "object", "additionalProperties": {"type": "number"}}
+            }},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "IntakeRequest": {"type": "object", "additionalProperties": false, "required": ["kind", "title"],
@@ -105,6 +115,9 @@ pub fn document() -> Value {
             .iter()
             .map(|(n, desc)| json!({"name": n, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}}))
             .collect();
+        if d.path.contains("{mn}") {
+            params.push(json!({"name": "mn", "in": "path", "required": true, "description": "station number (MN)", "schema": {"type": "string"}}));
+        }
         if d.path.contains("{id}") {
             params.push(json!({"name": "id", "in": "path", "required": true, "description": "case id or number", "schema": {"type": "string"}}));
         }

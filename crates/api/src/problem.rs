@@ -43,6 +43,7 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "forbidden" => ("无权访问", "Forbidden"),
         "not_found" => ("资源不存在", "Not found"),
         "case_not_found" => ("工单不存在", "Case not found"),
+        "station_not_found" => ("监测站点不存在", "Station not found"),
         "method_not_allowed" => ("请求方法不被允许", "Method not allowed"),
         "wrong_state" => (
             "工单当前状态不允许此操作",

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use jiesu_domain::case::Reporter;
-use jiesu_domain::{Actor, CaseDraft, Channel, Command, Grant, Jurisdiction, Kind, Role, Time, UnitId, Urgency};
+use jiesu_domain::{
+    Actor, CaseDraft, Channel, Command, Grant, Jurisdiction, Kind, Role, Time, UnitId, Urgency,
+};
 use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, Reassembler};
 use jiesu_monitor::{AlarmEvent, AlarmRules, Reading, Sample, Station, Tracker};
 use jiesu_store::{NewUser, ReadingRow, StationRow, Store};
@@ -37,6 +39,7 @@ pub struct Ingest {
     /// Evidence notes added per open alarm, so a long exceedance does not flood the trail.
     evidence: Mutex<HashMap<(String, String), u32>>,
     rules: AlarmRules,
+    last_reload: Mutex<std::time::Instant>,
     clock: Box<dyn Fn() -> Time + Send + Sync>,
     pub stats: IngestStats,
 }
@@ -59,7 +62,9 @@ fn now_beijing() -> Time {
 pub fn data_time_ms(s: &str) -> Option<i64> {
     let s = s.get(..14)?;
     let t = chrono::NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S").ok()?;
-    t.and_local_timezone(jiesu_domain::calendar::beijing()).single().map(|t| t.timestamp_millis())
+    t.and_local_timezone(jiesu_domain::calendar::beijing())
+        .single()
+        .map(|t| t.timestamp_millis())
 }
 
 fn kind_of(cn: &str) -> Option<(&'static str, &'static str)> {
@@ -82,7 +87,11 @@ pub fn sample_of(p: &Packet) -> Option<(&'static str, Sample)> {
         let idx = match by_factor.iter().position(|r| r.factor == code) {
             Some(i) => i,
             None => {
-                by_factor.push(Reading { factor: code.to_string(), value: None, flag: None });
+                by_factor.push(Reading {
+                    factor: code.to_string(),
+                    value: None,
+                    flag: None,
+                });
                 by_factor.len() - 1
             }
         };
@@ -93,13 +102,23 @@ pub fn sample_of(p: &Packet) -> Option<(&'static str, Sample)> {
         }
     }
     by_factor.retain(|r| r.value.is_some() || r.flag.is_some());
-    Some((kind, Sample { at_ms, readings: by_factor }))
+    Some((
+        kind,
+        Sample {
+            at_ms,
+            readings: by_factor,
+        },
+    ))
 }
 
 impl Ingest {
     /// Loads the stations and open alarms and makes sure the system user exists.
     pub async fn new(store: Store, juris: Arc<Jurisdiction>) -> anyhow::Result<Arc<Ingest>> {
-        let root = juris.org.root().cloned().ok_or_else(|| anyhow::anyhow!("the org tree is empty"))?;
+        let root = juris
+            .org
+            .root()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the org tree is empty"))?;
         if store.user_by_username("monitor").await?.is_none() {
             // No password can match "!": the system user acts, it never signs in.
             store
@@ -110,7 +129,10 @@ impl Ingest {
                         display_name: "智慧监管系统".into(),
                         password_hash: "!".into(),
                         phone: None,
-                        grants: vec![Grant { role: Role::Dispatcher, unit: root.clone() }],
+                        grants: vec![Grant {
+                            role: Role::Dispatcher,
+                            unit: root.clone(),
+                        }],
                     },
                     now_beijing().timestamp_millis(),
                 )
@@ -120,7 +142,10 @@ impl Ingest {
             user_id: SYSTEM_USER.into(),
             username: "monitor".into(),
             display_name: "智慧监管系统".into(),
-            grants: vec![Grant { role: Role::Dispatcher, unit: root }],
+            grants: vec![Grant {
+                role: Role::Dispatcher,
+                unit: root,
+            }],
         };
         let ingest = Arc::new(Ingest {
             store,
@@ -130,6 +155,11 @@ impl Ingest {
             trackers: Mutex::new(HashMap::new()),
             evidence: Mutex::new(HashMap::new()),
             rules: AlarmRules::default(),
+            last_reload: Mutex::new(
+                std::time::Instant::now()
+                    .checked_sub(Duration::from_secs(60))
+                    .unwrap_or_else(std::time::Instant::now),
+            ),
             clock: Box::new(now_beijing),
             stats: IngestStats::default(),
         });
@@ -145,7 +175,10 @@ impl Ingest {
         for row in rows {
             let station: Station = serde_json::from_str(&row.config)?;
             let crc = CrcMode::parse(&row.crc_mode).unwrap_or_default();
-            let mut t = Tracker { last_seen_ms: row.last_seen_ms, ..Tracker::default() };
+            let mut t = Tracker {
+                last_seen_ms: row.last_seen_ms,
+                ..Tracker::default()
+            };
             for p in [
                 jiesu_monitor::Problem::WaterQuality,
                 jiesu_monitor::Problem::EmissionExceeded,
@@ -175,16 +208,29 @@ impl Ingest {
     }
 
     async fn refuse(&self, peer: &str, mn: Option<&str>, outcome: &str, detail: &str) {
-        self.stats.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stats
+            .refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(peer, mn, outcome, detail, "HJ 212 packet refused");
-        if let Err(e) = self.store.log_ingest((self.clock)().timestamp_millis(), peer, mn, outcome, detail).await {
+        if let Err(e) = self
+            .store
+            .log_ingest((self.clock)().timestamp_millis(), peer, mn, outcome, detail)
+            .await
+        {
             tracing::error!(error = %e, "cannot log refused packet");
         }
     }
 
     /// Handles one framed packet; returns the bytes to answer with, if any.
-    pub async fn handle(&self, bytes: &[u8], peer: &str, parts: &mut Reassembler) -> Option<Vec<u8>> {
-        self.stats.packets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub async fn handle(
+        &self,
+        bytes: &[u8],
+        peer: &str,
+        parts: &mut Reassembler,
+    ) -> Option<Vec<u8>> {
+        self.stats
+            .packets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (data, stated) = match jiesu_hj212::split_frame(bytes) {
             Ok(x) => x,
             Err(e) => {
@@ -193,7 +239,8 @@ impl Ingest {
             }
         };
         let Ok(text) = std::str::from_utf8(data) else {
-            self.refuse(peer, None, "not_utf8", "data segment is not UTF-8").await;
+            self.refuse(peer, None, "not_utf8", "data segment is not UTF-8")
+                .await;
             return None;
         };
         let packet = match jiesu_hj212::parse_data_segment(text) {
@@ -203,19 +250,52 @@ impl Ingest {
                 return None;
             }
         };
-        let Some(reg) = self.station(&packet.mn) else {
-            self.refuse(peer, Some(&packet.mn), "unknown_mn", "no station registered with this MN").await;
+        let reg = match self.station(&packet.mn) {
+            Some(r) => Some(r),
+            None => {
+                // A station registered since the last load: look again, at most every 2 s.
+                let due = self.last_reload.lock().is_ok_and(|mut t| {
+                    let due = t.elapsed() > Duration::from_secs(2);
+                    if due {
+                        *t = std::time::Instant::now();
+                    }
+                    due
+                });
+                if due && let Err(e) = self.reload().await {
+                    tracing::error!(error = %e, "station reload failed");
+                }
+                self.station(&packet.mn)
+            }
+        };
+        let Some(reg) = reg else {
+            self.refuse(
+                peer,
+                Some(&packet.mn),
+                "unknown_mn",
+                "no station registered with this MN",
+            )
+            .await;
             return None;
         };
         if let Err(e) = jiesu_hj212::check_crc(data, stated, reg.crc) {
-            self.refuse(peer, Some(&packet.mn), e.code(), &e.to_string()).await;
+            self.refuse(peer, Some(&packet.mn), e.code(), &e.to_string())
+                .await;
             return None;
         }
         if packet.pw.as_deref() != Some(reg.row.password.as_str()) {
-            self.refuse(peer, Some(&packet.mn), "bad_password", "PW does not match the station's").await;
+            self.refuse(
+                peer,
+                Some(&packet.mn),
+                "bad_password",
+                "PW does not match the station's",
+            )
+            .await;
             // A request that wants an answer hears why (QnRtn 3 = PW error); data gets no ack.
-            return (packet.needs_ack() && kind_of(&packet.cn).is_none())
-                .then(|| jiesu_hj212::request_answer(&packet, 3).encode(reg.crc).into_bytes());
+            return (packet.needs_ack() && kind_of(&packet.cn).is_none()).then(|| {
+                jiesu_hj212::request_answer(&packet, 3)
+                    .encode(reg.crc)
+                    .into_bytes()
+            });
         }
         match packet.cn.as_str() {
             cn if kind_of(cn).is_some() => self.data(&reg, packet, parts).await,
@@ -225,7 +305,12 @@ impl Ingest {
         }
     }
 
-    async fn data(&self, reg: &Registered, packet: Packet, parts: &mut Reassembler) -> Option<Vec<u8>> {
+    async fn data(
+        &self,
+        reg: &Registered,
+        packet: Packet,
+        parts: &mut Reassembler,
+    ) -> Option<Vec<u8>> {
         let (kind, sample) = sample_of(&packet)?;
         let received = (self.clock)().timestamp_millis();
         let rows: Vec<ReadingRow> = sample
@@ -247,14 +332,16 @@ impl Ingest {
             .map(|c| c.as_str().to_string());
         if let Err(e) = self
             .store
-            .store_readings(rows, vec![(packet.mn.clone(), sample.at_ms, class)])
+            .store_readings(rows, vec![(packet.mn.clone(), received, class)])
             .await
         {
             // Not stored, so not acknowledged: the device will send it again.
             tracing::error!(error = %e, mn = %packet.mn, "readings not stored");
             return None;
         }
-        self.stats.stored.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stats
+            .stored
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ack = packet
             .needs_ack()
             .then(|| jiesu_hj212::data_ack(&packet).encode(reg.crc).into_bytes());
@@ -264,7 +351,12 @@ impl Ingest {
             && let Some((_, sample)) = sample_of(&whole)
         {
             let events = match self.trackers.lock() {
-                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().observe(&reg.station, &sample, &self.rules),
+                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().observe(
+                    &reg.station,
+                    &sample,
+                    received,
+                    &self.rules,
+                ),
                 Err(_) => vec![],
             };
             for ev in events {
@@ -285,7 +377,11 @@ impl Ingest {
         };
         for reg in stations {
             let events = match self.trackers.lock() {
-                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().tick(&reg.station, now, &self.rules),
+                Ok(mut t) => {
+                    t.entry(reg.row.mn.clone())
+                        .or_default()
+                        .tick(&reg.station, now, &self.rules)
+                }
                 Err(_) => vec![],
             };
             for ev in events {
@@ -305,7 +401,8 @@ impl Ingest {
         match ev {
             AlarmEvent::Open { problem, summary } => {
                 if let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? {
-                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now).await?;
+                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now)
+                        .await?;
                     return Ok(());
                 }
                 let category = ["environment.water", "environment"]
@@ -316,7 +413,11 @@ impl Ingest {
                     channel: Channel::Monitor,
                     kind: Kind::Alarm,
                     category,
-                    urgency: if problem == jiesu_monitor::Problem::Silence { Urgency::Normal } else { Urgency::Urgent },
+                    urgency: if problem == jiesu_monitor::Problem::Silence {
+                        Urgency::Normal
+                    } else {
+                        Urgency::Urgent
+                    },
                     title: format!("{}{}", reg.row.name, problem.name_zh()),
                     description: format!("监测站 {}（MN {mn}）{when}：{summary}", reg.row.name),
                     address: Some(reg.row.name.clone()),
@@ -324,42 +425,70 @@ impl Ingest {
                         (Some(lon), Some(lat)) => Some(jiesu_domain::case::GeoPoint { lon, lat }),
                         _ => None,
                     },
-                    reporter: Reporter { name: Some("智慧监管系统".into()), ..Reporter::default() },
+                    reporter: Reporter {
+                        name: Some("智慧监管系统".into()),
+                        ..Reporter::default()
+                    },
                 };
                 // One case per station and problem, even if two nodes race: the key is the alarm.
                 let key = format!("alarm:{mn}:{}:{at_ms}", problem.as_str());
                 let (case, _) = self
                     .store
-                    .intake(self.juris.clone(), draft, &self.actor, now, Some((key.clone(), key)))
+                    .intake(
+                        self.juris.clone(),
+                        draft,
+                        &self.actor,
+                        now,
+                        Some((key.clone(), key)),
+                    )
                     .await?;
                 self.store
                     .command(
                         self.juris.clone(),
                         &case.id,
-                        Command::Dispatch { unit: UnitId::new(reg.row.unit_id.clone()), co_units: vec![], note: Some("监测告警自动派单".into()) },
+                        Command::Dispatch {
+                            unit: UnitId::new(reg.row.unit_id.clone()),
+                            co_units: vec![],
+                            note: Some("监测告警自动派单".into()),
+                        },
                         &self.actor,
                         now,
                     )
                     .await?;
-                self.store.record_alarm(mn, problem.as_str(), &case.id, at_ms, &summary).await?;
-                self.stats.cases_opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.store
+                    .record_alarm(mn, problem.as_str(), &case.id, at_ms, &summary)
+                    .await?;
+                self.stats
+                    .cases_opened
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(mn = %mn, problem = problem.as_str(), case = %case.number, "alarm case opened");
             }
             AlarmEvent::Evidence { problem, summary } => {
-                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else { return Ok(()) };
+                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else {
+                    return Ok(());
+                };
                 let n = {
-                    let mut m = self.evidence.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
-                    let n = m.entry((mn.clone(), problem.as_str().to_string())).or_insert(0);
+                    let mut m = self
+                        .evidence
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+                    let n = m
+                        .entry((mn.clone(), problem.as_str().to_string()))
+                        .or_insert(0);
                     *n += 1;
                     *n
                 };
                 if n <= MAX_EVIDENCE || n % 60 == 0 {
-                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now).await?;
+                    self.annotate(&open.case_id, format!("监测证据（{when}）：{summary}"), now)
+                        .await?;
                 }
             }
             AlarmEvent::Recovered { problem, summary } => {
-                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else { return Ok(()) };
-                self.annotate(&open.case_id, format!("监测恢复（{when}）：{summary}"), now).await?;
+                let Some(open) = self.store.open_alarm(mn, problem.as_str()).await? else {
+                    return Ok(());
+                };
+                self.annotate(&open.case_id, format!("监测恢复（{when}）：{summary}"), now)
+                    .await?;
                 self.store.close_alarm(mn, problem.as_str(), at_ms).await?;
                 if let Ok(mut m) = self.evidence.lock() {
                     m.remove(&(mn.clone(), problem.as_str().to_string()));
@@ -372,7 +501,13 @@ impl Ingest {
     async fn annotate(&self, case_id: &str, text: String, now: Time) -> anyhow::Result<()> {
         let text: String = text.chars().take(jiesu_domain::case::MAX_NOTE).collect();
         self.store
-            .command(self.juris.clone(), case_id, Command::Annotate { text }, &self.actor, now)
+            .command(
+                self.juris.clone(),
+                case_id,
+                Command::Annotate { text },
+                &self.actor,
+                now,
+            )
             .await?;
         Ok(())
     }
@@ -396,7 +531,9 @@ pub async fn serve(ingest: Arc<Ingest>, listener: TcpListener) {
         }
     });
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let ingest = ingest.clone();

@@ -8,3 +8,5 @@ pub mod ingest;
 pub mod loadgen;
 pub mod rng;
 pub mod server;
+pub mod simulate;
+pub mod stations;

@@ -39,6 +39,14 @@ enum Cmd {
         /// Office hours, e.g. 08:30-12:00,14:00-17:30 (stored; applies to deadlines computed from now on).
         #[arg(long, env = "JIESU_OFFICE_HOURS")]
         office_hours: Option<String>,
+        /// HJ 212 TCP listener for monitoring stations ("off" to disable).
+        #[arg(long, env = "JIESU_HJ212_LISTEN", default_value = "0.0.0.0:9212")]
+        hj212_listen: String,
+    },
+    /// Play monitoring stations against an HJ 212 server.
+    Simulate {
+        #[command(subcommand)]
+        cmd: SimulateCmd,
     },
     /// Print the deadline policy in force (the built-in default when none is installed).
     Policy {
@@ -62,6 +70,12 @@ enum Cmd {
         /// Build only; do not serve.
         #[arg(long)]
         no_serve: bool,
+        /// HJ 212 TCP listener ("off" to disable).
+        #[arg(long, default_value = "127.0.0.1:9212")]
+        hj212_listen: String,
+        /// Do not start the station simulator.
+        #[arg(long)]
+        no_simulator: bool,
     },
     /// The working calendar.
     Calendar {
@@ -128,6 +142,25 @@ enum CalendarCmd {
         data_dir: PathBuf,
         #[arg(long, env = "JIESU_DATABASE")]
         database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SimulateCmd {
+    /// The demo's stations (57 river sections, 41 discharge monitors) streaming real-time data.
+    Stations {
+        #[arg(long, default_value_t = 98)]
+        count: usize,
+        #[arg(long, default_value = "127.0.0.1:9212")]
+        to: String,
+        /// The demo's seed (station passwords derive from it).
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        #[arg(long, default_value_t = 10)]
+        interval_secs: u64,
+        /// Stop after this many seconds (default: run until killed).
+        #[arg(long)]
+        duration_secs: Option<u64>,
     },
 }
 
@@ -246,6 +279,7 @@ async fn run() -> anyhow::Result<()> {
             database,
             deadline_policy,
             office_hours,
+            hj212_listen,
         } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             server::bootstrap_if_empty(&store, &data_dir, now()).await?;
@@ -260,8 +294,39 @@ async fn run() -> anyhow::Result<()> {
                 OfficeHours::parse(&h)?;
                 store.put_setting("office_hours", &h).await?;
             }
-            let state = server::app_state(store).await?;
+            let state = server::app_state(store.clone()).await?;
+            if hj212_listen != "off" {
+                server::start_ingest(store, &state, &hj212_listen).await?;
+            }
             server::serve_forever(state, &listen).await
+        }
+        Cmd::Simulate {
+            cmd:
+                SimulateCmd::Stations {
+                    count,
+                    to,
+                    seed,
+                    interval_secs,
+                    duration_secs,
+                },
+        } => {
+            let stations: Vec<_> = jiesu::stations::demo_stations(seed, &[], "")
+                .into_iter()
+                .take(count)
+                .collect();
+            println!("simulating {} stations against {to}", stations.len());
+            let sent = jiesu::simulate::run(
+                stations,
+                jiesu::simulate::SimOptions {
+                    to,
+                    interval: Duration::from_secs(interval_secs.max(1)),
+                    duration: duration_secs.map(Duration::from_secs),
+                    seed,
+                },
+            )
+            .await?;
+            println!("sent {sent} packets");
+            Ok(())
         }
         Cmd::Demo {
             data_dir,
@@ -270,6 +335,8 @@ async fn run() -> anyhow::Result<()> {
             cases,
             seed,
             no_serve,
+            hj212_listen,
+            no_simulator,
         } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             let users = server::build_demo(&store, &data_dir, cases, seed, now()).await?;
@@ -290,7 +357,24 @@ async fn run() -> anyhow::Result<()> {
             if no_serve {
                 return Ok(());
             }
-            let state = server::app_state(store).await?;
+            let state = server::app_state(store.clone()).await?;
+            if hj212_listen != "off"
+                && let Some(_ingest) = server::start_ingest(store, &state, &hj212_listen).await?
+                && !no_simulator
+            {
+                let stations = jiesu::stations::demo_stations(seed, &[], "");
+                let opts = jiesu::simulate::SimOptions {
+                    to: hj212_listen.replace("0.0.0.0", "127.0.0.1"),
+                    interval: Duration::from_secs(10),
+                    duration: None,
+                    seed,
+                };
+                println!(
+                    "simulating {} stations (57 river sections, 41 discharge monitors)",
+                    stations.len()
+                );
+                tokio::spawn(jiesu::simulate::run(stations, opts));
+            }
             server::serve_forever(state, &listen).await
         }
         Cmd::Calendar { cmd } => calendar(cmd).await,

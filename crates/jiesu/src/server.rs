@@ -135,6 +135,28 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Starts the HJ 212 TCP server on `listen`. A port already taken is a warning, not a failure:
+/// the API still serves.
+pub async fn start_ingest(
+    store: Store,
+    state: &AppState,
+    listen: &str,
+) -> anyhow::Result<Option<(std::sync::Arc<crate::ingest::Ingest>, SocketAddr)>> {
+    let ingest = crate::ingest::Ingest::new(store, state.juris()).await?;
+    match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => {
+            let addr = l.local_addr()?;
+            println!("HJ 212 listening on {addr}");
+            tokio::spawn(crate::ingest::serve(ingest.clone(), l));
+            Ok(Some((ingest, addr)))
+        }
+        Err(e) => {
+            eprintln!("warning: HJ 212 server not started, cannot listen on {listen}: {e}");
+            Ok(None)
+        }
+    }
+}
+
 /// Builds the demo county into an empty store (or reuses one already built) and returns its users.
 pub async fn build_demo(
     store: &Store,
@@ -155,6 +177,21 @@ pub async fn build_demo(
     let t = std::time::Instant::now();
     demo::install(store, &county, now).await?;
     std::fs::write(&users_path, demo::users_file(&county.users))?;
+    let towns: Vec<String> = county
+        .communities
+        .iter()
+        .map(|(s, _)| s.to_string())
+        .collect();
+    let env = county
+        .departments
+        .get(4)
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    for st in crate::stations::demo_stations(seed, &towns, &env) {
+        store
+            .put_station(&crate::stations::row(&st), now.timestamp_millis())
+            .await?;
+    }
     println!(
         "county 丹江口市: {} units, {} categories, {} users ({:.1}s)",
         county.units.len(),

@@ -213,16 +213,18 @@ fn describe(station: &Station, sample: &Sample, codes: &[String]) -> String {
 
 impl Tracker {
     /// Feeds one sample; returns what to do about it.
+    /// Silence is judged on arrival (`received_ms`), not on the device's clock.
     pub fn observe(
         &mut self,
         station: &Station,
         sample: &Sample,
+        received_ms: i64,
         rules: &AlarmRules,
     ) -> Vec<AlarmEvent> {
         let mut out = Vec::new();
         self.last_seen_ms = Some(
             self.last_seen_ms
-                .map_or(sample.at_ms, |t| t.max(sample.at_ms)),
+                .map_or(received_ms, |t| t.max(received_ms)),
         );
         if self.open.remove(&Problem::Silence) {
             out.push(AlarmEvent::Recovered {
@@ -407,15 +409,15 @@ mod tests {
     fn three_bad_samples_open_one_alarm_then_evidence_then_recovery() {
         let (s, rules) = (river(), AlarmRules::default());
         let mut t = Tracker::default();
-        assert!(t.observe(&s, &sample(0, 1.2, "N"), &rules).is_empty());
-        assert!(t.observe(&s, &sample(1, 1.2, "N"), &rules).is_empty());
-        let ev = t.observe(&s, &sample(2, 1.2, "N"), &rules);
+        assert!(t.observe(&s, &sample(0, 1.2, "N"), 0, &rules).is_empty());
+        assert!(t.observe(&s, &sample(1, 1.2, "N"), 1, &rules).is_empty());
+        let ev = t.observe(&s, &sample(2, 1.2, "N"), 2, &rules);
         assert!(
             matches!(&ev[..], [AlarmEvent::Open { problem: Problem::WaterQuality, summary }] if summary.contains("IV"))
         );
-        let ev = t.observe(&s, &sample(3, 1.6, "N"), &rules);
+        let ev = t.observe(&s, &sample(3, 1.6, "N"), 3, &rules);
         assert!(matches!(&ev[..], [AlarmEvent::Evidence { .. }]));
-        let ev = t.observe(&s, &sample(4, 0.3, "N"), &rules);
+        let ev = t.observe(&s, &sample(4, 0.3, "N"), 4, &rules);
         assert!(matches!(
             &ev[..],
             [AlarmEvent::Recovered {
@@ -430,12 +432,12 @@ mod tests {
     fn a_good_sample_resets_the_streak_and_flagged_values_are_not_judged() {
         let (s, rules) = (river(), AlarmRules::default());
         let mut t = Tracker::default();
-        t.observe(&s, &sample(0, 1.2, "N"), &rules);
-        t.observe(&s, &sample(1, 1.2, "N"), &rules);
-        t.observe(&s, &sample(2, 0.2, "N"), &rules);
-        assert!(t.observe(&s, &sample(3, 1.2, "N"), &rules).is_empty());
+        t.observe(&s, &sample(0, 1.2, "N"), 0, &rules);
+        t.observe(&s, &sample(1, 1.2, "N"), 1, &rules);
+        t.observe(&s, &sample(2, 0.2, "N"), 2, &rules);
+        assert!(t.observe(&s, &sample(3, 1.2, "N"), 3, &rules).is_empty());
         // A maintenance value is not a water-quality judgement.
-        assert!(t.observe(&s, &sample(4, 9.9, "M"), &rules).is_empty());
+        assert!(t.observe(&s, &sample(4, 9.9, "M"), 4, &rules).is_empty());
         assert_eq!(t.bad_streak, 1);
     }
 
@@ -443,8 +445,13 @@ mod tests {
     fn faults_open_after_the_grace_time_and_silence_after_three_intervals() {
         let (s, rules) = (river(), AlarmRules::default());
         let mut t = Tracker::default();
-        assert!(t.observe(&s, &sample(0, 0.2, "D"), &rules).is_empty());
-        let ev = t.observe(&s, &sample(rules.fault_grace_ms, 0.2, "D"), &rules);
+        assert!(t.observe(&s, &sample(0, 0.2, "D"), 0, &rules).is_empty());
+        let ev = t.observe(
+            &s,
+            &sample(rules.fault_grace_ms, 0.2, "D"),
+            rules.fault_grace_ms,
+            &rules,
+        );
         assert!(matches!(
             &ev[..],
             [AlarmEvent::Open {
@@ -452,7 +459,12 @@ mod tests {
                 ..
             }]
         ));
-        let ev = t.observe(&s, &sample(rules.fault_grace_ms + 1, 0.2, "N"), &rules);
+        let ev = t.observe(
+            &s,
+            &sample(rules.fault_grace_ms + 1, 0.2, "N"),
+            rules.fault_grace_ms + 1,
+            &rules,
+        );
         assert!(matches!(
             &ev[..],
             [AlarmEvent::Recovered {
@@ -477,7 +489,12 @@ mod tests {
             t.tick(&s, last + 2_000_000, &rules).is_empty(),
             "one alarm, not one per tick"
         );
-        let ev = t.observe(&s, &sample(last + 2_000_001, 0.2, "N"), &rules);
+        let ev = t.observe(
+            &s,
+            &sample(last + 2_000_001, 0.2, "N"),
+            last + 2_000_001,
+            &rules,
+        );
         assert!(matches!(
             &ev[..],
             [AlarmEvent::Recovered {
@@ -504,10 +521,11 @@ mod tests {
             }],
         };
         assert!(
-            t.observe(&s, &pb(90.0), &AlarmRules::default()).is_empty(),
+            t.observe(&s, &pb(90.0), 0, &AlarmRules::default())
+                .is_empty(),
             "90 µg/L is 0.09 mg/L"
         );
-        let ev = t.observe(&s, &pb(150.0), &AlarmRules::default());
+        let ev = t.observe(&s, &pb(150.0), 0, &AlarmRules::default());
         assert!(matches!(
             &ev[..],
             [AlarmEvent::Open {
@@ -515,7 +533,7 @@ mod tests {
                 ..
             }]
         ));
-        let ev = t.observe(&s, &pb(50.0), &AlarmRules::default());
+        let ev = t.observe(&s, &pb(50.0), 0, &AlarmRules::default());
         assert!(matches!(&ev[..], [AlarmEvent::Recovered { .. }]));
     }
 }

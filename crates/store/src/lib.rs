@@ -55,7 +55,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../migrations/postgres/0002_monitoring.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_monitoring.sql"),
+    ),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

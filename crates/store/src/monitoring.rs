@@ -117,7 +117,9 @@ impl Store {
 
     pub async fn stations(&self) -> Result<Vec<StationRow>, StoreError> {
         let sql = format!("SELECT {STATION_COLS} FROM stations ORDER BY mn");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.read).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(station_row).collect()
     }
 
@@ -170,10 +172,12 @@ impl Store {
     }
 
     pub async fn count_readings(&self, mn: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE mn = $1")
-            .bind(mn)
-            .fetch_one(&self.read)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE mn = $1")
+                .bind(mn)
+                .fetch_one(&self.read)
+                .await?,
+        )
     }
 
     /// Hourly means of one factor (from real-time data), for curves.
@@ -210,7 +214,11 @@ impl Store {
             .rows_affected())
     }
 
-    pub async fn open_alarm(&self, mn: &str, problem: &str) -> Result<Option<AlarmRow>, StoreError> {
+    pub async fn open_alarm(
+        &self,
+        mn: &str,
+        problem: &str,
+    ) -> Result<Option<AlarmRow>, StoreError> {
         let r = sqlx::query(
             "SELECT id, mn, problem, case_id, opened_at, recovered_at, summary FROM alarms \
              WHERE mn = $1 AND problem = $2 AND recovered_at IS NULL",
@@ -276,14 +284,16 @@ impl Store {
         outcome: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO ingest_log (at, peer, mn, outcome, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(at_ms)
-            .bind(peer)
-            .bind(mn)
-            .bind(outcome)
-            .bind(detail)
-            .execute(&self.read)
-            .await?;
+        sqlx::query(
+            "INSERT INTO ingest_log (at, peer, mn, outcome, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(at_ms)
+        .bind(peer)
+        .bind(mn)
+        .bind(outcome)
+        .bind(detail)
+        .execute(&self.read)
+        .await?;
         Ok(())
     }
 

@@ -1,0 +1,296 @@
+//! Monitoring for the console: stations with their latest class and status, reading series,
+//! alarms; registering stations (admin).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use jiesu_domain::{Role, UnitId};
+use jiesu_monitor::Station;
+use jiesu_store::StationRow;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::auth::Authed;
+use crate::dto::time_ms;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::problem::ApiError;
+
+fn staff(auth: &Authed) -> Result<(), ApiError> {
+    if auth.actor.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "role_forbidden",
+            "monitoring data is for staff",
+        ))
+    }
+}
+
+fn st_name(st: &str) -> &'static str {
+    match st {
+        "21" => "地表水质量监测",
+        "22" => "空气质量监测",
+        "31" => "大气环境污染源",
+        "32" => "水污染源排放",
+        "39" => "工地扬尘",
+        _ => "其他",
+    }
+}
+
+pub async fn stations(
+    State(state): State<AppState>,
+    auth: Authed,
+) -> Result<impl IntoResponse, ApiError> {
+    staff(&auth)?;
+    let juris = state.juris();
+    let now = state.now().timestamp_millis();
+    let open = state.store.alarms(true, 1000).await?;
+    let mut items = Vec::new();
+    for r in state.store.stations().await? {
+        let s: Option<Station> = serde_json::from_str(&r.config).ok();
+        let interval = s.as_ref().map_or(300, |s| i64::from(s.interval_secs));
+        let status = match r.last_seen_ms {
+            None => "never",
+            Some(t) if now - t <= interval * 3 * 1000 => "online",
+            Some(_) => "offline",
+        };
+        let alarms: Vec<&str> = open
+            .iter()
+            .filter(|a| a.mn == r.mn)
+            .map(|a| a.problem.as_str())
+            .collect();
+        items.push(json!({
+            "mn": r.mn, "name": r.name, "st": r.st, "st_name": st_name(&r.st),
+            "unit": {"id": r.unit_id, "name": juris.org.get(&UnitId::new(r.unit_id.clone())).map(|u| u.name.clone())},
+            "location": match (r.lon, r.lat) { (Some(lon), Some(lat)) => json!({"lon": lon, "lat": lat}), _ => json!(null) },
+            "waterbody": s.as_ref().and_then(|s| s.waterbody),
+            "target_class": s.as_ref().and_then(|s| s.target),
+            "latest_class": r.last_class,
+            "last_seen": r.last_seen_ms.and_then(time_ms),
+            "status": status,
+            "open_alarms": alarms,
+            "interval_secs": interval,
+        }));
+    }
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingsQuery {
+    factor: Option<String>,
+    /// RFC 3339; default: 24 hours before `to`.
+    from: Option<String>,
+    /// RFC 3339; default: now.
+    to: Option<String>,
+    /// rtd (default), min, hour, day.
+    kind: Option<String>,
+    limit: Option<u32>,
+}
+
+fn parse_time(field: &str, v: &str) -> Result<i64, ApiError> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            ApiError::bad_request("invalid_query", format!("{field}: RFC 3339 time expected"))
+        })
+}
+
+pub async fn readings(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(mn): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReadingsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    staff(&auth)?;
+    if state.store.station(&mn).await?.is_none() {
+        return Err(ApiError::not_found(
+            "station_not_found",
+            format!("no station {mn}"),
+        ));
+    }
+    let to = match &q.to {
+        Some(t) => parse_time("to", t)?,
+        None => state.now().timestamp_millis(),
+    };
+    let from = match &q.from {
+        Some(t) => parse_time("from", t)?,
+        None => to - 24 * 3600 * 1000,
+    };
+    let kind = q.kind.as_deref().unwrap_or("rtd");
+    if !["rtd", "min", "hour", "day"].contains(&kind) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "kind: rtd, min, hour or day",
+        ));
+    }
+    let rows = state
+        .store
+        .readings(
+            &mn,
+            q.factor.as_deref(),
+            kind,
+            from,
+            to,
+            q.limit.unwrap_or(5000),
+        )
+        .await?;
+    let items: Vec<_> = rows
+        .iter()
+        .map(|r| json!({"factor": r.factor, "at": time_ms(r.at_ms), "value": r.value, "flag": r.flag}))
+        .collect();
+    Ok(Json(json!({"mn": mn, "kind": kind, "items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmsQuery {
+    #[serde(default)]
+    open: bool,
+    limit: Option<u32>,
+}
+
+pub async fn alarms(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiQuery(q): ApiQuery<AlarmsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    staff(&auth)?;
+    let rows = state.store.alarms(q.open, q.limit.unwrap_or(200)).await?;
+    let items: Vec<_> = rows
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id, "mn": a.mn, "problem": a.problem,
+                "problem_zh": jiesu_monitor::Problem::parse(&a.problem).map(|p| p.name_zh()),
+                "case_id": a.case_id, "opened_at": time_ms(a.opened_ms),
+                "recovered_at": a.recovered_ms.and_then(time_ms), "summary": a.summary,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationRequest {
+    mn: String,
+    name: String,
+    st: String,
+    unit: String,
+    #[serde(default)]
+    waterbody: Option<jiesu_monitor::Waterbody>,
+    #[serde(default)]
+    target: Option<jiesu_monitor::WaterClass>,
+    #[serde(default = "default_interval")]
+    interval_secs: u32,
+    #[serde(default)]
+    units: std::collections::BTreeMap<String, jiesu_monitor::ValueUnit>,
+    #[serde(default)]
+    emission_limits: std::collections::BTreeMap<String, f64>,
+    password: String,
+    #[serde(default)]
+    crc_mode: Option<String>,
+    #[serde(default)]
+    lon: Option<f64>,
+    #[serde(default)]
+    lat: Option<f64>,
+}
+
+fn default_interval() -> u32 {
+    300
+}
+
+pub async fn put_station(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiJson(req): ApiJson<StationRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let station = Station {
+        mn: req.mn.clone(),
+        name: req.name.clone(),
+        st: req.st.clone(),
+        waterbody: req.waterbody,
+        target: req.target,
+        unit: req.unit.clone(),
+        interval_secs: req.interval_secs.clamp(10, 86_400),
+        units: req.units.clone(),
+        emission_limits: req.emission_limits.clone(),
+    };
+    let unit = UnitId::new(station.unit.clone());
+    if !auth.actor.has_role(Role::Admin) {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "only admins register stations",
+        ));
+    }
+    if !juris.org.contains(&unit) {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            format!("unknown unit {unit}"),
+        ));
+    }
+    if !auth.actor.may_act_on(&juris.org, &[Role::Admin], &unit) {
+        return Err(ApiError::forbidden(
+            "out_of_scope",
+            format!("unit {unit} is outside your scope"),
+        ));
+    }
+    let s = &station;
+    let ok_mn = !s.mn.is_empty()
+        && s.mn.len() <= 32
+        && s.mn
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok_mn {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "mn: 1-32 letters, digits, '_' or '-'",
+        ));
+    }
+    if req.password.is_empty()
+        || req.password.len() > 32
+        || s.name.trim().is_empty()
+        || s.st.is_empty()
+    {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "name, st and a password (≤ 32) are required",
+        ));
+    }
+    let crc = req.crc_mode.clone().unwrap_or_else(|| "standard".into());
+    if jiesu_hj212_mode_ok(&crc).is_none() {
+        return Err(ApiError::unprocessable(
+            "validation_failed",
+            "crc_mode: standard, modbus or modbus_swapped",
+        ));
+    }
+    let row = StationRow {
+        mn: s.mn.clone(),
+        name: s.name.clone(),
+        st: s.st.clone(),
+        password: req.password.clone(),
+        crc_mode: crc,
+        unit_id: s.unit.clone(),
+        lon: req.lon,
+        lat: req.lat,
+        config: serde_json::to_string(s).map_err(ApiError::internal)?,
+        last_seen_ms: None,
+        last_class: None,
+    };
+    state
+        .store
+        .put_station(&row, state.now().timestamp_millis())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"mn": row.mn, "name": row.name, "unit": row.unit_id})),
+    ))
+}
+
+fn jiesu_hj212_mode_ok(s: &str) -> Option<()> {
+    matches!(s, "standard" | "modbus" | "modbus_swapped").then_some(())
+}
