@@ -1,27 +1,42 @@
 //! The HJ 212 check value (Appendix A) and the CRC-16/MODBUS variant some devices send instead.
 
-/// HJ 212-2017 Appendix A: `crc = (crc >> 8) ^ byte`, then 8 reflected shifts with 0xA001.
-/// Not CRC-16/MODBUS, which XORs the byte into the low half and keeps the high byte.
-pub fn hj212(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in data {
-        crc = (crc >> 8) ^ u16::from(b);
-        for _ in 0..8 {
-            let lsb = crc & 1;
-            crc >>= 1;
-            if lsb == 1 {
-                crc ^= 0xA001;
-            }
+/// The 8 reflected shifts with 0xA001 applied to every byte value (the CRC-16/ARC table).
+const TABLE: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u16;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 == 1 { (c >> 1) ^ 0xA001 } else { c >> 1 };
+            k += 1;
         }
+        t[i] = c;
+        i += 1;
     }
-    crc
+    t
+};
+
+/// HJ 212-2017 Appendix A: `crc = (crc >> 8) ^ byte`, then 8 reflected shifts with 0xA001 —
+/// which, as `(crc >> 8) ^ byte` fits in a byte, is one table lookup. Not CRC-16/MODBUS, which
+/// XORs the byte into the low half and keeps the high byte.
+pub fn hj212(data: &[u8]) -> u16 {
+    data.iter()
+        .fold(0xFFFF, |crc, &b| TABLE[usize::from((crc >> 8) ^ u16::from(b))])
 }
 
 /// CRC-16/MODBUS (init 0xFFFF, reflected 0xA001, no final XOR).
 pub fn modbus(data: &[u8]) -> u16 {
+    data.iter().fold(0xFFFF, |crc, &b| {
+        (crc >> 8) ^ TABLE[usize::from((crc ^ u16::from(b)) & 0xFF)]
+    })
+}
+
+/// The standard's algorithm exactly as Appendix A writes it, bit by bit (kept to test the table).
+pub fn hj212_bitwise(data: &[u8]) -> u16 {
     let mut crc: u16 = 0xFFFF;
     for &b in data {
-        crc ^= u16::from(b);
+        crc = (crc >> 8) ^ u16::from(b);
         for _ in 0..8 {
             let lsb = crc & 1;
             crc >>= 1;
@@ -80,6 +95,15 @@ mod tests {
             "MODBUS gives a different value for the same segment"
         );
         assert_eq!(modbus(b"123456789"), 0x4B37);
+    }
+
+    #[test]
+    fn table_form_equals_the_appendix_a_loop() {
+        let mut data = Vec::new();
+        for i in 0..3000u32 {
+            data.push((i.wrapping_mul(2_654_435_761) >> 13) as u8);
+            assert_eq!(hj212(&data), hj212_bitwise(&data));
+        }
     }
 
     #[test]

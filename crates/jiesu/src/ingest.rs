@@ -39,6 +39,8 @@ pub struct Ingest {
     /// Evidence notes added per open alarm, so a long exceedance does not flood the trail.
     evidence: Mutex<HashMap<(String, String), u32>>,
     rules: AlarmRules,
+    /// Stations heard from since the last status flush: MN → (last contact, latest class).
+    seen: Mutex<HashMap<String, (i64, Option<String>)>>,
     last_reload: Mutex<std::time::Instant>,
     clock: Box<dyn Fn() -> Time + Send + Sync>,
     pub stats: IngestStats,
@@ -60,11 +62,16 @@ fn now_beijing() -> Time {
 
 /// HJ 212 DataTime (`YYYYMMDDhhmmss`, Beijing time) to unix milliseconds.
 pub fn data_time_ms(s: &str) -> Option<i64> {
-    let s = s.get(..14)?;
-    let t = chrono::NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S").ok()?;
-    t.and_local_timezone(jiesu_domain::calendar::beijing())
-        .single()
-        .map(|t| t.timestamp_millis())
+    // Hand-parsed: this runs for every packet, and chrono's format parser showed in profiles.
+    let b = s.as_bytes().get(..14)?;
+    if !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+    let t = chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))?
+        .and_hms_opt(n(8..10), n(10..12), n(12..14))?;
+    // DataTime is Beijing time (UTC+8).
+    Some(t.and_utc().timestamp_millis() - 8 * 3600 * 1000)
 }
 
 fn kind_of(cn: &str) -> Option<(&'static str, &'static str)> {
@@ -155,6 +162,7 @@ impl Ingest {
             trackers: Mutex::new(HashMap::new()),
             evidence: Mutex::new(HashMap::new()),
             rules: AlarmRules::default(),
+            seen: Mutex::new(HashMap::new()),
             last_reload: Mutex::new(
                 std::time::Instant::now()
                     .checked_sub(Duration::from_secs(60))
@@ -330,11 +338,7 @@ impl Ingest {
             .then(|| jiesu_monitor::alarm::judge(&reg.station, &sample).class)
             .flatten()
             .map(|c| c.as_str().to_string());
-        if let Err(e) = self
-            .store
-            .store_readings(rows, vec![(packet.mn.clone(), received, class)])
-            .await
-        {
+        if let Err(e) = self.store.store_readings(rows).await {
             // Not stored, so not acknowledged: the device will send it again.
             tracing::error!(error = %e, mn = %packet.mn, "readings not stored");
             return None;
@@ -342,6 +346,13 @@ impl Ingest {
         self.stats
             .stored
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut seen) = self.seen.lock() {
+            let e = seen.entry(packet.mn.clone()).or_insert((received, None));
+            e.0 = e.0.max(received);
+            if class.is_some() {
+                e.1 = class;
+            }
+        }
         let ack = packet
             .needs_ack()
             .then(|| jiesu_hj212::data_ack(&packet).encode(reg.crc).into_bytes());
@@ -368,8 +379,22 @@ impl Ingest {
         ack
     }
 
-    /// Checks every station for silence; run it every few seconds.
+    /// Writes the stations' last contact and class to the store (the console's status).
+    pub async fn flush_status(&self) {
+        let batch: Vec<(String, i64, Option<String>)> = match self.seen.lock() {
+            Ok(mut s) => s.drain().map(|(mn, (at, c))| (mn, at, c)).collect(),
+            Err(_) => return,
+        };
+        if !batch.is_empty()
+            && let Err(e) = self.store.update_station_status(&batch).await
+        {
+            tracing::error!(error = %e, "station status not saved");
+        }
+    }
+
+    /// Flushes station status and checks every station for silence; run it every few seconds.
     pub async fn tick(&self) {
+        self.flush_status().await;
         let now = (self.clock)().timestamp_millis();
         let stations: Vec<Arc<Registered>> = match self.stations.read() {
             Ok(s) => s.values().cloned().collect(),

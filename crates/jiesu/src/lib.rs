@@ -1,6 +1,7 @@
 //! The `jiesu` binary's library: demo county, load generator and HTTP client used by the CLI,
 //! the benchmarks and the end-to-end tests.
 
+pub mod bench_monitor;
 pub mod client;
 pub mod demo;
 mod demo_data;

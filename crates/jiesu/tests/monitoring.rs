@@ -66,7 +66,7 @@ async fn a_river_station_crossing_its_target_opens_exactly_one_case() {
     let (http, _h) = jiesu::server::spawn(state.clone(), "127.0.0.1:0")
         .await
         .unwrap();
-    let (_ingest, tcp) = jiesu::server::start_ingest(store.clone(), &state, "127.0.0.1:0")
+    let (ingest, tcp) = jiesu::server::start_ingest(store.clone(), &state, "127.0.0.1:0")
         .await
         .unwrap()
         .unwrap();
@@ -229,7 +229,8 @@ async fn a_river_station_crossing_its_target_opens_exactly_one_case() {
             .count(),
         2
     );
-    // The console's views.
+    // The console's views (station status is flushed every few seconds; force it).
+    ingest.flush_status().await;
     let st = admin.get("/api/v1/stations").await.unwrap().json();
     let me = st["items"]
         .as_array()

@@ -119,7 +119,8 @@ impl Store {
                         // before the caller hears about it.
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
+                             PRAGMA cache_size=-65536;",
                         )
                         .await?;
                         Ok(())

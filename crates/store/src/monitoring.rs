@@ -171,6 +171,33 @@ impl Store {
             .collect()
     }
 
+    /// Each station's last contact and latest class (status, not data: flushed periodically).
+    pub async fn update_station_status(
+        &self,
+        seen: &[(String, i64, Option<String>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.read.begin().await?;
+        for (mn, at, class) in seen {
+            sqlx::query(
+                "UPDATE stations SET last_seen = $2, last_class = COALESCE($3, last_class) \
+                 WHERE mn = $1 AND (last_seen IS NULL OR last_seen <= $2)",
+            )
+            .bind(mn)
+            .bind(*at)
+            .bind(class.as_deref())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn count_all_readings(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM readings")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
     pub async fn count_readings(&self, mn: &str) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE mn = $1")

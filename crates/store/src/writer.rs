@@ -68,7 +68,7 @@ pub(crate) enum Op {
         now: Time,
     },
     Import(Arc<Jurisdiction>, Vec<ImportedCase>),
-    Readings(Vec<crate::ReadingRow>, Vec<(String, i64, Option<String>)>),
+    Readings(Vec<crate::ReadingRow>),
 }
 
 pub(crate) enum Outcome {
@@ -168,9 +168,28 @@ async fn run_batch(
             .iter()
             .take_while(|o| matches!(o, Op::Intake { .. }))
             .count();
+        let readings = ops[i..]
+            .iter()
+            .take_while(|o| matches!(o, Op::Readings(..)))
+            .count();
         if run > 1 {
             out.extend(run_intakes(&mut tx, backend, &mut head, &ops[i..i + run]).await?);
             i += run;
+        } else if readings > 1 {
+            // Many devices' uploads in one multi-row insert.
+            let mut rows: Vec<crate::ReadingRow> = Vec::new();
+            for op in &ops[i..i + readings] {
+                if let Op::Readings(r) = op {
+                    rows.extend(r.iter().cloned());
+                }
+            }
+            crate::monitoring::insert_readings(&mut tx, backend, &rows).await?;
+            for op in &ops[i..i + readings] {
+                if let Op::Readings(r) = op {
+                    out.push(Ok(Outcome::Imported(r.len())));
+                }
+            }
+            i += readings;
         } else {
             out.push(run_op(&mut tx, backend, &mut head, ops[i]).await?);
             i += 1;
@@ -314,19 +333,8 @@ async fn run_op(
             update_projection(conn, juris, &case, &last).await?;
             Ok(Ok(Outcome::Case(Box::new(case), false)))
         }
-        Op::Readings(rows, seen) => {
+        Op::Readings(rows) => {
             crate::monitoring::insert_readings(conn, backend, rows).await?;
-            for (mn, at, class) in seen {
-                sqlx::query(
-                    "UPDATE stations SET last_seen = $2, last_class = COALESCE($3, last_class) \
-                     WHERE mn = $1 AND (last_seen IS NULL OR last_seen <= $2)",
-                )
-                .bind(mn)
-                .bind(*at)
-                .bind(class.as_deref())
-                .execute(&mut *conn)
-                .await?;
-            }
             Ok(Ok(Outcome::Imported(rows.len())))
         }
         Op::Import(juris, cases) => {
@@ -846,14 +854,10 @@ async fn update_projection(
 }
 
 impl Store {
-    /// Stores readings (and each station's last-seen time and class) through the group-commit
-    /// writer: when this returns, they are durable and may be acknowledged to the device.
-    pub async fn store_readings(
-        &self,
-        rows: Vec<crate::ReadingRow>,
-        seen: Vec<(String, i64, Option<String>)>,
-    ) -> Result<usize, StoreError> {
-        match self.submit(Op::Readings(rows, seen)).await? {
+    /// Stores readings through the group-commit writer: when this returns they are durable and
+    /// may be acknowledged to the device.
+    pub async fn store_readings(&self, rows: Vec<crate::ReadingRow>) -> Result<usize, StoreError> {
+        match self.submit(Op::Readings(rows)).await? {
             Outcome::Imported(n) => Ok(n),
             Outcome::Case(..) => Err(StoreError::Corrupt("unexpected outcome".into())),
         }

@@ -23,7 +23,7 @@ CREATE TABLE readings (
     flag TEXT,
     received_at INTEGER NOT NULL,
     PRIMARY KEY (mn, factor, kind, at)
-);
+) WITHOUT ROWID; -- clustered on the key: one B-tree write per reading instead of two
 CREATE TABLE alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     mn TEXT NOT NULL,
