@@ -8,7 +8,11 @@ const TABLE: [u16; 256] = {
         let mut c = i as u16;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 == 1 { (c >> 1) ^ 0xA001 } else { c >> 1 };
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xA001
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         t[i] = c;
@@ -21,8 +25,9 @@ const TABLE: [u16; 256] = {
 /// which, as `(crc >> 8) ^ byte` fits in a byte, is one table lookup. Not CRC-16/MODBUS, which
 /// XORs the byte into the low half and keeps the high byte.
 pub fn hj212(data: &[u8]) -> u16 {
-    data.iter()
-        .fold(0xFFFF, |crc, &b| TABLE[usize::from((crc >> 8) ^ u16::from(b))])
+    data.iter().fold(0xFFFF, |crc, &b| {
+        TABLE[usize::from((crc >> 8) ^ u16::from(b))]
+    })
 }
 
 /// CRC-16/MODBUS (init 0xFFFF, reflected 0xA001, no final XOR).

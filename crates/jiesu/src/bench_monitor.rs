@@ -35,16 +35,26 @@ fn surface_packet(i: usize) -> Packet {
 
 /// Parse + validate (framing, length, CRC, fields, CP) + classify, single thread.
 pub fn codec(seconds: u64) -> (u64, f64) {
-    let packets: Vec<Vec<u8>> = (0..64).map(|i| surface_packet(i).encode(CrcMode::Standard).into_bytes()).collect();
+    let packets: Vec<Vec<u8>> = (0..64)
+        .map(|i| surface_packet(i).encode(CrcMode::Standard).into_bytes())
+        .collect();
     let start = Instant::now();
     let mut n = 0u64;
     let mut classes = 0u64;
     while start.elapsed() < Duration::from_secs(seconds) {
         for p in &packets {
-            let Ok(pkt) = jiesu_hj212::parse(p, CrcMode::Standard) else { continue };
+            let Ok(pkt) = jiesu_hj212::parse(p, CrcMode::Standard) else {
+                continue;
+            };
             if let Some((_, sample)) = crate::ingest::sample_of(&pkt) {
-                let vals = sample.readings.iter().filter_map(|r| r.value.map(|v| (r.factor.as_str(), v)));
-                if jiesu_monitor::classify(vals, jiesu_monitor::Waterbody::River).class.is_some() {
+                let vals = sample
+                    .readings
+                    .iter()
+                    .filter_map(|r| r.value.map(|v| (r.factor.as_str(), v)));
+                if jiesu_monitor::classify(vals, jiesu_monitor::Waterbody::River)
+                    .class
+                    .is_some()
+                {
                     classes += 1;
                 }
             }
@@ -63,7 +73,11 @@ pub struct IngestReport {
 }
 
 /// `connections` devices, each sending its next packet as soon as the 9014 arrives.
-pub async fn ingest(addr: std::net::SocketAddr, stations: Vec<DemoStation>, seconds: u64) -> IngestReport {
+pub async fn ingest(
+    addr: std::net::SocketAddr,
+    stations: Vec<DemoStation>,
+    seconds: u64,
+) -> IngestReport {
     let acked = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -72,15 +86,24 @@ pub async fn ingest(addr: std::net::SocketAddr, stations: Vec<DemoStation>, seco
         let acked = acked.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let Ok(mut c) = TcpStream::connect(addr).await else { return lat };
+            let Ok(mut c) = TcpStream::connect(addr).await else {
+                return lat;
+            };
             let _ = c.set_nodelay(true);
             let mut buf = vec![0u8; 512];
             let mut seq = 0u64;
             let base = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
             while Instant::now() < deadline {
                 // Distinct data times per packet: each is a new set of readings to store.
-                let at = base - chrono::Duration::seconds((seq * 1000 + i as u64) as i64 % 86_400_000);
-                let vals = [("w01001", 7.5, "N"), ("w01009", 8.0, "N"), ("w21003", 0.2, "N"), ("w21011", 0.04, "N"), ("w01019", 2.0, "N")];
+                let at =
+                    base - chrono::Duration::seconds((seq * 1000 + i as u64) as i64 % 86_400_000);
+                let vals = [
+                    ("w01001", 7.5, "N"),
+                    ("w01009", 8.0, "N"),
+                    ("w21003", 0.2, "N"),
+                    ("w21011", 0.04, "N"),
+                    ("w01019", 2.0, "N"),
+                ];
                 let bytes = crate::simulate::upload(&st, at, &vals, seq).encode(CrcMode::Standard);
                 seq += 1;
                 let t = Instant::now();
@@ -105,6 +128,17 @@ pub async fn ingest(addr: std::net::SocketAddr, stations: Vec<DemoStation>, seco
         }
     }
     all.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| if all.is_empty() { 0.0 } else { all[((all.len() - 1) as f64 * p) as usize] };
-    IngestReport { acked: acked.load(Ordering::Relaxed), seconds: start.elapsed().as_secs_f64(), p50_ms: pct(0.5), p99_ms: pct(0.99) }
+    let pct = |p: f64| {
+        if all.is_empty() {
+            0.0
+        } else {
+            all[((all.len() - 1) as f64 * p) as usize]
+        }
+    };
+    IngestReport {
+        acked: acked.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    }
 }

@@ -39,6 +39,9 @@ pub struct Ingest {
     /// Evidence notes added per open alarm, so a long exceedance does not flood the trail.
     evidence: Mutex<HashMap<(String, String), u32>>,
     rules: AlarmRules,
+    /// Readings older than this many days are deleted (0: keep everything).
+    pub retention_days: std::sync::atomic::AtomicU32,
+    last_purge: Mutex<std::time::Instant>,
     /// Stations heard from since the last status flush: MN → (last contact, latest class).
     seen: Mutex<HashMap<String, (i64, Option<String>)>>,
     last_reload: Mutex<std::time::Instant>,
@@ -68,8 +71,11 @@ pub fn data_time_ms(s: &str) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
-    let t = chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))?
-        .and_hms_opt(n(8..10), n(10..12), n(12..14))?;
+    let t = chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8))?.and_hms_opt(
+        n(8..10),
+        n(10..12),
+        n(12..14),
+    )?;
     // DataTime is Beijing time (UTC+8).
     Some(t.and_utc().timestamp_millis() - 8 * 3600 * 1000)
 }
@@ -162,6 +168,8 @@ impl Ingest {
             trackers: Mutex::new(HashMap::new()),
             evidence: Mutex::new(HashMap::new()),
             rules: AlarmRules::default(),
+            retention_days: std::sync::atomic::AtomicU32::new(0),
+            last_purge: Mutex::new(std::time::Instant::now()),
             seen: Mutex::new(HashMap::new()),
             last_reload: Mutex::new(
                 std::time::Instant::now()
@@ -392,9 +400,28 @@ impl Ingest {
         }
     }
 
-    /// Flushes station status and checks every station for silence; run it every few seconds.
+    /// Flushes station status, applies retention (hourly) and checks every station for silence;
+    /// run it every few seconds.
     pub async fn tick(&self) {
         self.flush_status().await;
+        let days = self
+            .retention_days
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let due = days > 0
+            && self.last_purge.lock().is_ok_and(|mut t| {
+                let due = t.elapsed() > Duration::from_secs(3600);
+                if due {
+                    *t = std::time::Instant::now();
+                }
+                due
+            });
+        if due {
+            let before = (self.clock)().timestamp_millis() - i64::from(days) * 86_400_000;
+            match self.store.purge_readings(before).await {
+                Ok(n) => tracing::info!(deleted = n, days, "readings retention applied"),
+                Err(e) => tracing::error!(error = %e, "readings retention failed"),
+            }
+        }
         let now = (self.clock)().timestamp_millis();
         let stations: Vec<Arc<Registered>> = match self.stations.read() {
             Ok(s) => s.values().cloned().collect(),

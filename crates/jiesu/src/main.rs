@@ -42,6 +42,9 @@ enum Cmd {
         /// HJ 212 TCP listener for monitoring stations ("off" to disable).
         #[arg(long, env = "JIESU_HJ212_LISTEN", default_value = "0.0.0.0:9212")]
         hj212_listen: String,
+        /// Delete monitoring readings older than this many days (0 keeps everything).
+        #[arg(long, env = "JIESU_READINGS_RETENTION_DAYS", default_value_t = 0)]
+        readings_retention_days: u32,
     },
     /// Play monitoring stations against an HJ 212 server.
     Simulate {
@@ -295,6 +298,7 @@ async fn run() -> anyhow::Result<()> {
             deadline_policy,
             office_hours,
             hj212_listen,
+            readings_retention_days,
         } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             server::bootstrap_if_empty(&store, &data_dir, now()).await?;
@@ -310,8 +314,14 @@ async fn run() -> anyhow::Result<()> {
                 store.put_setting("office_hours", &h).await?;
             }
             let state = server::app_state(store.clone()).await?;
-            if hj212_listen != "off" {
-                server::start_ingest(store, &state, &hj212_listen).await?;
+            if hj212_listen != "off"
+                && let Some((ingest, _)) =
+                    server::start_ingest(store, &state, &hj212_listen).await?
+            {
+                ingest.retention_days.store(
+                    readings_retention_days,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
             server::serve_forever(state, &listen).await
         }
@@ -521,10 +531,17 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Hj212 { seconds } => {
             let (n, secs) = jiesu::bench_monitor::codec(seconds);
-            println!("parse + validate + classify: {n} packets in {secs:.2} s = {:.0} packets/s on one core", n as f64 / secs);
+            println!(
+                "parse + validate + classify: {n} packets in {secs:.2} s = {:.0} packets/s on one core",
+                n as f64 / secs
+            );
             Ok(())
         }
-        BenchCmd::Ingest { connections, seconds, database } => {
+        BenchCmd::Ingest {
+            connections,
+            seconds,
+            database,
+        } => {
             let dir = tempfile_dir()?;
             let store = server::open(&dir, database.as_deref()).await?;
             let users = server::build_demo(&store, &dir, 0, 1, now()).await?;
@@ -536,20 +553,39 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 let mut s = base[i % jiesu::stations::RIVERS].clone();
                 s.station.mn = format!("BENCH{i:07}");
                 s.flag = 5;
-                store.put_station(&jiesu::stations::row(&s), now().timestamp_millis()).await?;
+                store
+                    .put_station(&jiesu::stations::row(&s), now().timestamp_millis())
+                    .await?;
                 stations.push(s);
             }
             let state = server::app_state(store.clone()).await?;
-            let (ingest, addr) = server::start_ingest(store.clone(), &state, "127.0.0.1:0").await?.context("no listener")?;
+            let (ingest, addr) = server::start_ingest(store.clone(), &state, "127.0.0.1:0")
+                .await?
+                .context("no listener")?;
             let before = store.count_all_readings().await?;
             let r = jiesu::bench_monitor::ingest(addr, stations.clone(), seconds).await;
             let stored = store.count_all_readings().await? - before;
             println!(
                 "TCP ingest, {connections} connections: {} packets acknowledged in {:.1} s = {:.0} packets/s; ack p50 {:.2} ms, p99 {:.2} ms",
-                r.acked, r.seconds, r.acked as f64 / r.seconds, r.p50_ms, r.p99_ms
+                r.acked,
+                r.seconds,
+                r.acked as f64 / r.seconds,
+                r.p50_ms,
+                r.p99_ms
             );
-            println!("readings stored: {stored} = {} acknowledged packets × 5 factors: {}", r.acked, if stored == r.acked as i64 * 5 { "every acknowledged packet stored" } else { "MISMATCH" });
-            anyhow::ensure!(stored >= r.acked as i64 * 5, "acknowledged packets missing from the store");
+            println!(
+                "readings stored: {stored} = {} acknowledged packets × 5 factors: {}",
+                r.acked,
+                if stored == r.acked as i64 * 5 {
+                    "every acknowledged packet stored"
+                } else {
+                    "MISMATCH"
+                }
+            );
+            anyhow::ensure!(
+                stored >= r.acked as i64 * 5,
+                "acknowledged packets missing from the store"
+            );
             // Alarm latency: three bad readings, then time until the case exists.
             let st = &stations[0];
             let mut c = tokio::net::TcpStream::connect(addr).await?;
@@ -558,14 +594,20 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 for k in 0u32..3 {
                     let at = now() + chrono::Duration::seconds(i64::from(round * 10 + k));
                     let vals = [("w21003", 1.4, "N"), ("w01009", 7.5, "N")];
-                    let pkt = jiesu::simulate::upload(st, at, &vals, 90_000 + u64::from(round * 10 + k)).encode(jiesu_hj212::CrcMode::Standard);
+                    let pkt =
+                        jiesu::simulate::upload(st, at, &vals, 90_000 + u64::from(round * 10 + k))
+                            .encode(jiesu_hj212::CrcMode::Standard);
                     let t = std::time::Instant::now();
                     use tokio::io::{AsyncReadExt, AsyncWriteExt};
                     c.write_all(pkt.as_bytes()).await?;
                     let mut buf = [0u8; 256];
                     let _ = c.read(&mut buf).await?;
                     if k == 2 {
-                        while store.open_alarm(&st.station.mn, "water_quality").await?.is_none() {
+                        while store
+                            .open_alarm(&st.station.mn, "water_quality")
+                            .await?
+                            .is_none()
+                        {
                             tokio::time::sleep(Duration::from_millis(1)).await;
                         }
                         lat.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -573,7 +615,13 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 }
                 // Recover, so the next round opens a new alarm and case.
                 let at = now() + chrono::Duration::seconds(i64::from(round * 10 + 5));
-                let good = jiesu::simulate::upload(st, at, &[("w21003", 0.2, "N"), ("w01009", 7.5, "N")], 95_000 + u64::from(round)).encode(jiesu_hj212::CrcMode::Standard);
+                let good = jiesu::simulate::upload(
+                    st,
+                    at,
+                    &[("w21003", 0.2, "N"), ("w01009", 7.5, "N")],
+                    95_000 + u64::from(round),
+                )
+                .encode(jiesu_hj212::CrcMode::Standard);
                 use tokio::io::{AsyncReadExt, AsyncWriteExt};
                 c.write_all(good.as_bytes()).await?;
                 let mut buf = [0u8; 256];

@@ -261,4 +261,10 @@ async fn a_river_station_crossing_its_target_opens_exactly_one_case() {
             .status,
         404
     );
+    // Retention deletes readings, never the trail: the log still verifies.
+    assert!(store.purge_readings(i64::MAX).await.unwrap() >= 11);
+    assert_eq!(store.count_readings(MN).await.unwrap(), 0);
+    let report = store.verify().await.unwrap();
+    assert_eq!(report.first_broken, None);
+    assert!(report.cases >= 2);
 }
