@@ -146,6 +146,72 @@ pub async fn readings(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ClassesQuery {
+    /// hour (default) or day.
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The station's GB 3838 class per hour or day, from the period means of its valid real-time
+/// readings (the evaluation rules average first, then classify).
+pub async fn classes(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(mn): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ClassesQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    staff(&auth)?;
+    let Some(row) = state.store.station(&mn).await? else {
+        return Err(ApiError::not_found(
+            "station_not_found",
+            format!("no station {mn}"),
+        ));
+    };
+    let station: Station = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
+    let (period, ms) = match q.period.as_deref().unwrap_or("hour") {
+        "hour" => ("hour", 3_600_000),
+        "day" => ("day", 86_400_000),
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "period: hour or day",
+            ));
+        }
+    };
+    let to = match &q.to {
+        Some(t) => parse_time("to", t)?,
+        None => state.now().timestamp_millis(),
+    };
+    let from = match &q.from {
+        Some(t) => parse_time("from", t)?,
+        None => to - if period == "hour" { 48 } else { 31 * 24 } * 3_600_000,
+    };
+    let means = state.store.period_means(&mn, ms, from, to).await?;
+    let wb = station.waterbody.unwrap_or(jiesu_monitor::Waterbody::River);
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < means.len() {
+        let p = means[i].0;
+        let group: Vec<&(i64, String, f64, i64)> =
+            means[i..].iter().take_while(|m| m.0 == p).collect();
+        i += group.len();
+        let c = jiesu_monitor::classify(group.iter().map(|m| (m.1.as_str(), m.2)), wb);
+        items.push(json!({
+            "start": time_ms(p),
+            "class": c.class.map(|c| c.as_str()),
+            "worst": c.worst,
+            "meets_target": station.target.and_then(|t| c.meets(t)),
+            "means": group.iter().map(|m| json!({"factor": m.1, "mean": m.2, "count": m.3})).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(Json(
+        json!({"mn": mn, "period": period, "target_class": station.target, "items": items}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AlarmsQuery {
     #[serde(default)]
     open: bool,

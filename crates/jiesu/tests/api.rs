@@ -989,6 +989,10 @@ async fn reference_and_ops(env: &Env) {
         "/api/v1/cases/{id}/commands",
         "/api/v1/worklist",
         "/api/v1/auth/login",
+        "/api/v1/stations",
+        "/api/v1/stations/{mn}/readings",
+        "/api/v1/stations/{mn}/classes",
+        "/api/v1/alarms",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing from OpenAPI");
     }

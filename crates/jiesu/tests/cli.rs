@@ -155,3 +155,40 @@ fn water_classify_contract() {
     let (ok, _, err) = run(&["water", "classify", "w21003=abc"], "");
     assert!(!ok && err.contains("not a number"), "{err}");
 }
+
+#[test]
+fn stations_import_checks_units_then_registers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--data-dir", d, "--cases", "0", "--no-serve"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let good = dir.path().join("stations.json");
+    std::fs::write(&good, r#"[{"mn":"IMP0001","name":"官山河入库口","st":"21","unit":"420381004","password":"p1","waterbody":"river","target":"II"},
+        {"mn":"IMP0002","name":"汉江纸业排放口","st":"32","unit":"420381D05","password":"p2","emission_limits":{"w01018":50},"crc_mode":"modbus"}]"#).unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"[{"mn":"IMP9","name":"x","st":"21","unit":"nowhere","password":"p"}]"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run(
+        &["stations", "import", bad.to_str().unwrap(), "--data-dir", d],
+        "",
+    );
+    assert!(!ok && err.contains("unknown unit"), "{err}");
+    let (ok, out, err) = run(
+        &[
+            "stations",
+            "import",
+            good.to_str().unwrap(),
+            "--data-dir",
+            d,
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 2 stations"));
+}

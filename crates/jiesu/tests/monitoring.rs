@@ -261,6 +261,23 @@ async fn a_river_station_crossing_its_target_opens_exactly_one_case() {
             .status,
         404
     );
+    // Hourly classes from hourly means: 08:00–09:00 held readings 0.2 … 1.6 mg/L NH3-N.
+    let c = admin.get(&format!("/api/v1/stations/{MN}/classes?period=hour&from=2026-11-23T00:00:00%2B08:00&to=2026-11-24T00:00:00%2B08:00")).await.unwrap().json();
+    let items = c["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{c}");
+    assert_eq!(items[0]["start"], "2026-11-23T08:00:00+08:00");
+    let mean = items[0]["means"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["factor"] == "w21003")
+        .unwrap()["mean"]
+        .as_f64()
+        .unwrap();
+    let expected = (0.2 + 1.2 * 6.0 + 0.3 + 1.6 * 3.0) / 11.0;
+    assert!((mean - expected).abs() < 1e-9, "{mean} vs {expected}");
+    assert_eq!(items[0]["class"], "IV");
+    assert_eq!(items[0]["meets_target"], false);
     // Retention deletes readings, never the trail: the log still verifies.
     assert!(store.purge_readings(i64::MAX).await.unwrap() >= 11);
     assert_eq!(store.count_readings(MN).await.unwrap(), 0);

@@ -207,6 +207,35 @@ impl Store {
         )
     }
 
+    /// Means of every factor per period (`period_ms`: 3,600,000 for hours, 86,400,000 for days)
+    /// from valid real-time readings: (period start, factor, mean, count). Periods are aligned
+    /// to Beijing midnight (`offset_ms` = 8 h).
+    pub async fn period_means(
+        &self,
+        mn: &str,
+        period_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, String, f64, i64)>, StoreError> {
+        const OFFSET: i64 = 8 * 3600 * 1000;
+        let rows = sqlx::query(
+            "SELECT ((at + $1) / $2) * $2 - $1 AS p, factor, AVG(value), COUNT(value) FROM readings \
+             WHERE mn = $3 AND kind = 'rtd' AND at >= $4 AND at < $5 \
+             AND value IS NOT NULL AND (flag IS NULL OR flag IN ('N', 'S')) \
+             GROUP BY ((at + $1) / $2) * $2 - $1, factor ORDER BY p, factor",
+        )
+        .bind(OFFSET)
+        .bind(period_ms.max(60_000))
+        .bind(mn)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect()
+    }
+
     /// Hourly means of one factor (from real-time data), for curves.
     pub async fn hourly_means(
         &self,
