@@ -72,6 +72,9 @@ async fn sigkill_during_concurrent_intake_loses_no_acknowledged_case() {
             &format!("127.0.0.1:{port}"),
             "--cases",
             "0",
+            // Only this test's intakes may write: no monitoring traffic.
+            "--hj212-listen",
+            "off",
         ],
         d,
     );
@@ -146,6 +149,8 @@ async fn sigkill_during_concurrent_intake_loses_no_acknowledged_case() {
             d.to_str().unwrap(),
             "--listen",
             &format!("127.0.0.1:{port2}"),
+            "--hj212-listen",
+            "off",
         ],
         d,
     );
