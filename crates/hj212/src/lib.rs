@@ -6,7 +6,10 @@ pub mod packet;
 pub mod stream;
 
 pub use crc::CrcMode;
-pub use packet::{Packet, Rejection, check_crc, frame, parse, parse_data_segment, split_frame};
+pub use packet::{
+    Packet, PacketRef, Rejection, check_crc, frame, parse, parse_data_segment,
+    parse_data_segment_ref, parse_ref, split_frame,
+};
 pub use stream::{Decoder, Frame, Reassembler};
 
 /// Builds the host's data acknowledgement (CN=9014) for an upload that asked for one.

@@ -211,7 +211,70 @@ pub fn split_frame(bytes: &[u8]) -> Result<(&[u8], u16), Rejection> {
 
 /// Parses and validates one whole packet.
 pub fn parse(bytes: &[u8], mode: CrcMode) -> Result<Packet, Rejection> {
-    parse_data_segment(frame(bytes, mode)?)
+    parse_ref(bytes, mode).map(|p| p.to_packet())
+}
+
+/// Parses and validates one whole packet without copying its text.
+pub fn parse_ref(bytes: &[u8], mode: CrcMode) -> Result<PacketRef<'_>, Rejection> {
+    parse_data_segment_ref(frame(bytes, mode)?)
+}
+
+/// A packet borrowed from its bytes: the hot path (ingest) allocates two small vectors per packet
+/// instead of a `String` per field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacketRef<'a> {
+    pub qn: Option<&'a str>,
+    pub st: &'a str,
+    pub cn: &'a str,
+    pub pw: Option<&'a str>,
+    pub mn: &'a str,
+    pub flag: Option<u8>,
+    pub pnum: Option<u32>,
+    pub pno: Option<u32>,
+    /// Every CP pair in order.
+    pub pairs: Vec<(&'a str, &'a str)>,
+    /// For each CP item, the index in `pairs` where it ends.
+    pub item_ends: Vec<usize>,
+}
+
+impl<'a> PacketRef<'a> {
+    pub fn to_packet(&self) -> Packet {
+        let mut cp = Vec::with_capacity(self.item_ends.len());
+        let mut start = 0;
+        for &end in &self.item_ends {
+            cp.push(
+                self.pairs[start..end]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+            start = end;
+        }
+        Packet {
+            qn: self.qn.map(str::to_string),
+            st: self.st.to_string(),
+            cn: self.cn.to_string(),
+            pw: self.pw.map(str::to_string),
+            mn: self.mn.to_string(),
+            flag: self.flag,
+            pnum: self.pnum,
+            pno: self.pno,
+            cp,
+        }
+    }
+    pub fn cp_value(&self, name: &str) -> Option<&'a str> {
+        self.pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+    }
+    pub fn needs_ack(&self) -> bool {
+        self.flag.is_some_and(|f| f & FLAG_ACK != 0)
+    }
+    /// Per-factor fields (`w21003-Rtd=0.5` → (`w21003`, `Rtd`, `0.5`)), in packet order.
+    pub fn factor_fields(&self) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + '_ {
+        self.pairs.iter().filter_map(|(k, v)| {
+            let (code, field) = k.split_once('-')?;
+            Some((code, field, *v))
+        })
+    }
 }
 
 fn bad(name: &str, reason: &'static str) -> Rejection {
@@ -230,14 +293,19 @@ fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, Rejection> {
 
 /// Parses the fields of a data segment (everything between the length and the CRC).
 pub fn parse_data_segment(seg: &str) -> Result<Packet, Rejection> {
+    parse_data_segment_ref(seg).map(|p| p.to_packet())
+}
+
+/// Parses the fields of a data segment without copying.
+pub fn parse_data_segment_ref(seg: &str) -> Result<PacketRef<'_>, Rejection> {
     let cp_at = seg.find("CP=&&").ok_or(Rejection::MissingField("CP"))?;
     let (head, cp) = seg.split_at(cp_at);
     let cp = &cp[5..];
     let cp = cp
         .strip_suffix("&&")
         .ok_or(Rejection::BadCp("must end with &&"))?;
-    let mut p = Packet::default();
-    let (mut st, mut cn, mut mn) = (None, None, None);
+    let (mut qn, mut st, mut cn, mut pw, mut mn) = (None, None, None, None, None);
+    let (mut flag, mut pnum, mut pno) = (None, None, None);
     for field in head.split(';').filter(|f| !f.is_empty()) {
         let (name, value) = field
             .split_once('=')
@@ -249,13 +317,13 @@ pub fn parse_data_segment(seg: &str) -> Result<Packet, Rejection> {
             return Err(bad(name, "control character"));
         }
         match name {
-            "QN" => p.qn = Some(value.to_string()),
-            "ST" => st = Some(value.to_string()),
-            "CN" => cn = Some(value.to_string()),
-            "PW" => p.pw = Some(value.to_string()),
-            "MN" => mn = Some(value.to_string()),
+            "QN" => qn = Some(value),
+            "ST" => st = Some(value),
+            "CN" => cn = Some(value),
+            "PW" => pw = Some(value),
+            "MN" => mn = Some(value),
             "Flag" => {
-                p.flag = Some(
+                flag = Some(
                     value
                         .parse::<u8>()
                         .ok()
@@ -263,40 +331,53 @@ pub fn parse_data_segment(seg: &str) -> Result<Packet, Rejection> {
                         .ok_or(Rejection::BadFlag)?,
                 )
             }
-            "PNUM" => p.pnum = Some(number("PNUM", value)?),
-            "PNO" => p.pno = Some(number("PNO", value)?),
+            "PNUM" => pnum = Some(number("PNUM", value)?),
+            "PNO" => pno = Some(number("PNO", value)?),
             // Unknown header fields are tolerated (devices add their own) but not kept.
             _ => {}
         }
     }
-    p.st = st
+    let st = st
         .filter(|s| !s.is_empty())
         .ok_or(Rejection::MissingField("ST"))?;
-    p.cn = cn
+    let cn = cn
         .filter(|s| !s.is_empty())
         .ok_or(Rejection::MissingField("CN"))?;
-    p.mn = mn
+    let mn = mn
         .filter(|s| !s.is_empty())
         .ok_or(Rejection::MissingField("MN"))?;
-    if !p.cn.bytes().all(|c| c.is_ascii_digit()) {
+    if !cn.bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad("CN", "not a number"));
     }
-    if let (Some(n), Some(no)) = (p.pnum, p.pno)
+    if let (Some(n), Some(no)) = (pnum, pno)
         && (n == 0 || no == 0 || no > n)
     {
         return Err(Rejection::BadSplit("PNO must be 1..=PNUM"));
     }
-    p.cp = parse_cp(cp)?;
-    Ok(p)
+    let (pairs, item_ends) = parse_cp(cp)?;
+    Ok(PacketRef {
+        qn,
+        st,
+        cn,
+        pw,
+        mn,
+        flag,
+        pnum,
+        pno,
+        pairs,
+        item_ends,
+    })
 }
 
+type CpPairs<'a> = (Vec<(&'a str, &'a str)>, Vec<usize>);
+
 /// `k=v,k=v;k=v` with `//…//` log text that may contain separators.
-fn parse_cp(cp: &str) -> Result<Vec<Vec<Pair>>, Rejection> {
-    let mut items: Vec<Vec<Pair>> = Vec::new();
+fn parse_cp(cp: &str) -> Result<CpPairs<'_>, Rejection> {
+    let mut pairs = Vec::with_capacity(24);
+    let mut ends = Vec::with_capacity(12);
     if cp.is_empty() {
-        return Ok(items);
+        return Ok((pairs, ends));
     }
-    let mut item: Vec<Pair> = Vec::new();
     let mut rest = cp;
     loop {
         let eq = rest
@@ -316,15 +397,15 @@ fn parse_cp(cp: &str) -> Result<Vec<Vec<Pair>>, Rejection> {
             let end = rest.find([',', ';']).unwrap_or(rest.len());
             (&rest[..end], &rest[end..])
         };
-        item.push((key.to_string(), value.to_string()));
+        pairs.push((key, value));
         match after.as_bytes().first() {
             None => {
-                items.push(item);
-                return Ok(items);
+                ends.push(pairs.len());
+                return Ok((pairs, ends));
             }
             Some(b',') => rest = &after[1..],
             Some(b';') => {
-                items.push(std::mem::take(&mut item));
+                ends.push(pairs.len());
                 rest = &after[1..];
             }
             Some(_) => return Err(Rejection::BadCp("text after //…//")),

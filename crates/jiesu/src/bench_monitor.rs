@@ -33,6 +33,38 @@ fn surface_packet(i: usize) -> Packet {
     )
 }
 
+/// The station class of one packet: valid data time, each factor's real-time value judged only
+/// when its flag is normal, the worst class wins. The ingest's path without its allocations.
+pub fn class_of(p: &jiesu_hj212::PacketRef<'_>) -> Option<jiesu_monitor::WaterClass> {
+    crate::ingest::data_time_ms(p.cp_value("DataTime")?)?;
+    let mut class = None;
+    let mut start = 0;
+    for &end in &p.item_ends {
+        let item = &p.pairs[start..end];
+        start = end;
+        let mut value = None;
+        let mut normal = true;
+        let mut code = "";
+        for (k, v) in item {
+            if let Some((c, field)) = k.split_once('-') {
+                code = c;
+                match field {
+                    "Rtd" => value = v.parse::<f64>().ok(),
+                    "Flag" => normal = matches!(*v, "N" | "S"),
+                    _ => {}
+                }
+            }
+        }
+        if let (Some(v), true) = (value, normal)
+            && let Some(c) =
+                jiesu_monitor::classify_factor(code, v, jiesu_monitor::Waterbody::River)
+        {
+            class = class.max(Some(c));
+        }
+    }
+    class
+}
+
 /// Parse + validate (framing, length, CRC, fields, CP) + classify, single thread.
 pub fn codec(seconds: u64) -> (u64, f64) {
     let packets: Vec<Vec<u8>> = (0..64)
@@ -43,20 +75,11 @@ pub fn codec(seconds: u64) -> (u64, f64) {
     let mut classes = 0u64;
     while start.elapsed() < Duration::from_secs(seconds) {
         for p in &packets {
-            let Ok(pkt) = jiesu_hj212::parse(p, CrcMode::Standard) else {
+            let Ok(pkt) = jiesu_hj212::parse_ref(p, CrcMode::Standard) else {
                 continue;
             };
-            if let Some((_, sample)) = crate::ingest::sample_of(&pkt) {
-                let vals = sample
-                    .readings
-                    .iter()
-                    .filter_map(|r| r.value.map(|v| (r.factor.as_str(), v)));
-                if jiesu_monitor::classify(vals, jiesu_monitor::Waterbody::River)
-                    .class
-                    .is_some()
-                {
-                    classes += 1;
-                }
+            if class_of(&pkt).is_some() {
+                classes += 1;
             }
             n += 1;
         }
@@ -140,5 +163,28 @@ pub async fn ingest(
         seconds: start.elapsed().as_secs_f64(),
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_class_agrees_with_the_full_classification() {
+        for i in 0..64 {
+            let bytes = surface_packet(i).encode(CrcMode::Standard).into_bytes();
+            let fast = class_of(&jiesu_hj212::parse_ref(&bytes, CrcMode::Standard).unwrap());
+            let p = jiesu_hj212::parse(&bytes, CrcMode::Standard).unwrap();
+            let (_, sample) = crate::ingest::sample_of(&p).unwrap();
+            let vals = sample
+                .readings
+                .iter()
+                .filter(|r| r.is_valid())
+                .filter_map(|r| r.value.map(|v| (r.factor.as_str(), v)));
+            let full = jiesu_monitor::classify(vals, jiesu_monitor::Waterbody::River).class;
+            assert_eq!(fast, full, "packet {i}");
+            assert!(fast.is_some());
+        }
     }
 }
