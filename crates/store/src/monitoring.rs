@@ -52,7 +52,7 @@ pub(crate) async fn insert_readings(
     for chunk in rows.chunks(128) {
         let sql = format!(
             "INSERT INTO readings (mn, factor, kind, at, value, flag, received_at) VALUES {} \
-             ON CONFLICT (mn, factor, kind, at) DO UPDATE SET value = excluded.value, flag = excluded.flag, \
+             ON CONFLICT (mn, kind, at, factor) DO UPDATE SET value = excluded.value, flag = excluded.flag, \
              received_at = excluded.received_at",
             values_list(backend, chunk.len(), 7)
         );

@@ -22,7 +22,7 @@ CREATE TABLE readings (
     value DOUBLE PRECISION,
     flag TEXT,
     received_at BIGINT NOT NULL,
-    PRIMARY KEY (mn, factor, kind, at)
+    PRIMARY KEY (mn, kind, at, factor)
 );
 CREATE TABLE alarms (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

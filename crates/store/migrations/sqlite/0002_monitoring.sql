@@ -22,7 +22,7 @@ CREATE TABLE readings (
     value REAL,
     flag TEXT,
     received_at INTEGER NOT NULL,
-    PRIMARY KEY (mn, factor, kind, at)
+    PRIMARY KEY (mn, kind, at, factor)
 ) WITHOUT ROWID; -- clustered on the key: one B-tree write per reading instead of two
 CREATE TABLE alarms (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
