@@ -54,10 +54,25 @@ async fn exchange(conn: &mut TcpStream, bytes: &[u8], wait: Duration) -> Option<
     Some(jiesu_hj212::parse(&buf[..n], CrcMode::Standard).expect("a valid answer"))
 }
 
+mod support;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_river_station_crossing_its_target_opens_exactly_one_case() {
+async fn sqlite_a_river_station_crossing_its_target_opens_exactly_one_case() {
+    crossing_the_target(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_river_station_crossing_its_target_opens_exactly_one_case() {
+    if let Some(url) = support::fresh_pg_database() {
+        crossing_the_target(Some(url)).await;
+    }
+}
+
+async fn crossing_the_target(database: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = jiesu::server::open(dir.path(), None).await.unwrap();
+    let store = jiesu::server::open(dir.path(), database.as_deref())
+        .await
+        .unwrap();
     let now = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
     let users = jiesu::server::build_demo(&store, dir.path(), 0, 11, now)
         .await

@@ -96,60 +96,64 @@ pub fn pg_url() -> String {
 
 /// A fresh PostgreSQL database for this test binary, or None (with a printed notice) when no
 /// server answers. CI sets JIESU_REQUIRE_PG=1, and then a missing server fails the test.
-pub fn postgres() -> Option<&'static Env> {
-    static E: OnceLock<Option<Env>> = OnceLock::new();
-    E.get_or_init(|| {
-        let admin = pg_url();
-        let name = format!(
-            "jiesu_test_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
-        let created = std::thread::spawn({
-            let admin = admin.clone();
-            let name = name.clone();
-            move || {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap()
-                    .block_on(async move {
-                        use sqlx::Connection;
-                        sqlx::any::install_default_drivers();
-                        let mut c = sqlx::AnyConnection::connect(&admin).await?;
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                            .execute(&mut c)
-                            .await?;
-                        Ok::<_, sqlx::Error>(())
-                    })
-            }
-        })
-        .join()
-        .unwrap();
-        match created {
-            Ok(()) => {
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_string())
-                    .unwrap_or(admin);
-                Some(start(Some(format!("{base}/{name}")), "postgres"))
-            }
-            Err(e) => {
-                if std::env::var("JIESU_REQUIRE_PG").is_ok_and(|v| v == "1") {
-                    panic!(
-                        "PostgreSQL is required (JIESU_REQUIRE_PG=1) but {} did not answer: {e}",
-                        pg_url()
-                    );
-                }
-                eprintln!(
-                    "NOTICE: PostgreSQL at {} not reachable ({e}); PostgreSQL tests skipped",
-                    pg_url()
-                );
-                None
-            }
+/// A fresh, empty PostgreSQL database's URL, or None (with a notice) when no server answers;
+/// with JIESU_REQUIRE_PG=1 a missing server is a failure.
+pub fn fresh_pg_database() -> Option<String> {
+    let admin = pg_url();
+    let name = format!(
+        "jiesu_test_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let created = std::thread::spawn({
+        let admin = admin.clone();
+        let name = name.clone();
+        move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    use sqlx::Connection;
+                    sqlx::any::install_default_drivers();
+                    let mut c = sqlx::AnyConnection::connect(&admin).await?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                        .execute(&mut c)
+                        .await?;
+                    Ok::<_, sqlx::Error>(())
+                })
         }
     })
-    .as_ref()
+    .join()
+    .unwrap();
+    match created {
+        Ok(()) => {
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(admin);
+            Some(format!("{base}/{name}"))
+        }
+        Err(e) => {
+            if std::env::var("JIESU_REQUIRE_PG").is_ok_and(|v| v == "1") {
+                panic!(
+                    "PostgreSQL is required (JIESU_REQUIRE_PG=1) but {} did not answer: {e}",
+                    pg_url()
+                );
+            }
+            eprintln!(
+                "NOTICE: PostgreSQL at {} not reachable ({e}); PostgreSQL tests skipped",
+                pg_url()
+            );
+            None
+        }
+    }
+}
+
+pub fn postgres() -> Option<&'static Env> {
+    static E: OnceLock<Option<Env>> = OnceLock::new();
+    E.get_or_init(|| fresh_pg_database().map(|url| start(Some(url), "postgres")))
+        .as_ref()
 }
 
 /// Runs each scenario once on SQLite and once on PostgreSQL.
