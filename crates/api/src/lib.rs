@@ -6,7 +6,7 @@ mod cases;
 pub mod dto;
 pub mod extract;
 mod meta;
-mod monitoring;
+pub mod monitoring;
 pub mod openapi;
 pub mod password;
 pub mod problem;

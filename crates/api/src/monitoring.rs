@@ -239,60 +239,21 @@ pub async fn alarms(
     Ok(Json(json!({"items": items})))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StationRequest {
-    mn: String,
-    name: String,
-    st: String,
-    unit: String,
-    #[serde(default)]
-    waterbody: Option<jiesu_monitor::Waterbody>,
-    #[serde(default)]
-    target: Option<jiesu_monitor::WaterClass>,
-    #[serde(default = "default_interval")]
-    interval_secs: u32,
-    #[serde(default)]
-    units: std::collections::BTreeMap<String, jiesu_monitor::ValueUnit>,
-    #[serde(default)]
-    emission_limits: std::collections::BTreeMap<String, f64>,
-    password: String,
-    #[serde(default)]
-    crc_mode: Option<String>,
-    #[serde(default)]
-    lon: Option<f64>,
-    #[serde(default)]
-    lat: Option<f64>,
-}
-
-fn default_interval() -> u32 {
-    300
-}
-
 pub async fn put_station(
     State(state): State<AppState>,
     auth: Authed,
-    ApiJson(req): ApiJson<StationRequest>,
+    ApiJson(spec): ApiJson<jiesu_monitor::StationSpec>,
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
-    let station = Station {
-        mn: req.mn.clone(),
-        name: req.name.clone(),
-        st: req.st.clone(),
-        waterbody: req.waterbody,
-        target: req.target,
-        unit: req.unit.clone(),
-        interval_secs: req.interval_secs.clamp(10, 86_400),
-        units: req.units.clone(),
-        emission_limits: req.emission_limits.clone(),
-    };
-    let unit = UnitId::new(station.unit.clone());
     if !auth.actor.has_role(Role::Admin) {
         return Err(ApiError::forbidden(
             "role_forbidden",
             "only admins register stations",
         ));
     }
+    spec.validate()
+        .map_err(|m| ApiError::unprocessable("validation_failed", m))?;
+    let unit = UnitId::new(spec.unit.clone());
     if !juris.org.contains(&unit) {
         return Err(ApiError::unprocessable(
             "validation_failed",
@@ -305,48 +266,7 @@ pub async fn put_station(
             format!("unit {unit} is outside your scope"),
         ));
     }
-    let s = &station;
-    let ok_mn = !s.mn.is_empty()
-        && s.mn.len() <= 32
-        && s.mn
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !ok_mn {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "mn: 1-32 letters, digits, '_' or '-'",
-        ));
-    }
-    if req.password.is_empty()
-        || req.password.len() > 32
-        || s.name.trim().is_empty()
-        || s.st.is_empty()
-    {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "name, st and a password (≤ 32) are required",
-        ));
-    }
-    let crc = req.crc_mode.clone().unwrap_or_else(|| "standard".into());
-    if jiesu_hj212_mode_ok(&crc).is_none() {
-        return Err(ApiError::unprocessable(
-            "validation_failed",
-            "crc_mode: standard, modbus or modbus_swapped",
-        ));
-    }
-    let row = StationRow {
-        mn: s.mn.clone(),
-        name: s.name.clone(),
-        st: s.st.clone(),
-        password: req.password.clone(),
-        crc_mode: crc,
-        unit_id: s.unit.clone(),
-        lon: req.lon,
-        lat: req.lat,
-        config: serde_json::to_string(s).map_err(ApiError::internal)?,
-        last_seen_ms: None,
-        last_class: None,
-    };
+    let row = station_row(&spec).map_err(ApiError::internal)?;
     state
         .store
         .put_station(&row, state.now().timestamp_millis())
@@ -357,6 +277,19 @@ pub async fn put_station(
     ))
 }
 
-fn jiesu_hj212_mode_ok(s: &str) -> Option<()> {
-    matches!(s, "standard" | "modbus" | "modbus_swapped").then_some(())
+/// The store's row for a registration.
+pub fn station_row(spec: &jiesu_monitor::StationSpec) -> Result<StationRow, serde_json::Error> {
+    Ok(StationRow {
+        mn: spec.mn.clone(),
+        name: spec.name.clone(),
+        st: spec.st.clone(),
+        password: spec.password.clone(),
+        crc_mode: spec.crc_mode().to_string(),
+        unit_id: spec.unit.clone(),
+        lon: spec.lon,
+        lat: spec.lat,
+        config: serde_json::to_string(&spec.station())?,
+        last_seen_ms: None,
+        last_class: None,
+    })
 }

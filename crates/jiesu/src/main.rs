@@ -165,36 +165,6 @@ enum StationsCmd {
     },
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StationFile {
-    mn: String,
-    name: String,
-    st: String,
-    unit: String,
-    password: String,
-    #[serde(default)]
-    waterbody: Option<jiesu_monitor::Waterbody>,
-    #[serde(default)]
-    target: Option<jiesu_monitor::WaterClass>,
-    #[serde(default = "default_interval")]
-    interval_secs: u32,
-    #[serde(default)]
-    units: std::collections::BTreeMap<String, jiesu_monitor::ValueUnit>,
-    #[serde(default)]
-    emission_limits: std::collections::BTreeMap<String, f64>,
-    #[serde(default)]
-    crc_mode: Option<String>,
-    #[serde(default)]
-    lon: Option<f64>,
-    #[serde(default)]
-    lat: Option<f64>,
-}
-
-fn default_interval() -> u32 {
-    300
-}
-
 #[derive(Subcommand)]
 enum SimulateCmd {
     /// The demo's stations (57 river sections, 41 discharge monitors) streaming real-time data.
@@ -382,59 +352,28 @@ async fn run() -> anyhow::Result<()> {
         } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let list: Vec<StationFile> = serde_json::from_str(&text)
+            let list: Vec<jiesu_monitor::StationSpec> = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a JSON array of stations", file.display()))?;
             let store = server::open(&data_dir, database.as_deref()).await?;
             let juris = store.load_jurisdiction().await?;
-            for (i, f) in list.iter().enumerate() {
+            // Check every entry before writing any.
+            for (i, spec) in list.iter().enumerate() {
+                spec.validate()
+                    .map_err(|m| anyhow::anyhow!("station {} ({}): {m}", i + 1, spec.mn))?;
                 anyhow::ensure!(
                     juris
                         .org
-                        .contains(&jiesu_domain::UnitId::new(f.unit.clone())),
+                        .contains(&jiesu_domain::UnitId::new(spec.unit.clone())),
                     "station {} ({}): unknown unit {}",
                     i + 1,
-                    f.mn,
-                    f.unit
-                );
-                let crc = f.crc_mode.clone().unwrap_or_else(|| "standard".into());
-                anyhow::ensure!(
-                    jiesu_hj212::CrcMode::parse(&crc).is_some(),
-                    "station {}: crc_mode {crc:?}",
-                    f.mn
-                );
-                anyhow::ensure!(
-                    !f.mn.is_empty() && !f.password.is_empty(),
-                    "station {}: mn and password are required",
-                    i + 1
+                    spec.mn,
+                    spec.unit
                 );
             }
-            for f in &list {
-                let station = jiesu_monitor::Station {
-                    mn: f.mn.clone(),
-                    name: f.name.clone(),
-                    st: f.st.clone(),
-                    waterbody: f.waterbody,
-                    target: f.target,
-                    unit: f.unit.clone(),
-                    interval_secs: f.interval_secs.clamp(10, 86_400),
-                    units: f.units.clone(),
-                    emission_limits: f.emission_limits.clone(),
-                };
+            for spec in &list {
                 store
                     .put_station(
-                        &jiesu_store::StationRow {
-                            mn: f.mn.clone(),
-                            name: f.name.clone(),
-                            st: f.st.clone(),
-                            password: f.password.clone(),
-                            crc_mode: f.crc_mode.clone().unwrap_or_else(|| "standard".into()),
-                            unit_id: f.unit.clone(),
-                            lon: f.lon,
-                            lat: f.lat,
-                            config: serde_json::to_string(&station)?,
-                            last_seen_ms: None,
-                            last_class: None,
-                        },
+                        &jiesu_api::monitoring::station_row(spec)?,
                         now().timestamp_millis(),
                     )
                     .await?;

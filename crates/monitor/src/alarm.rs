@@ -537,3 +537,76 @@ mod tests {
         assert!(matches!(&ev[..], [AlarmEvent::Recovered { .. }]));
     }
 }
+
+/// A station as it is registered (API body, import file): the station plus how its device signs in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationSpec {
+    pub mn: String,
+    pub name: String,
+    pub st: String,
+    pub unit: String,
+    pub password: String,
+    #[serde(default)]
+    pub waterbody: Option<Waterbody>,
+    #[serde(default)]
+    pub target: Option<WaterClass>,
+    #[serde(default = "default_interval")]
+    pub interval_secs: u32,
+    #[serde(default)]
+    pub units: BTreeMap<String, ValueUnit>,
+    #[serde(default)]
+    pub emission_limits: BTreeMap<String, f64>,
+    /// standard (default), modbus or modbus_swapped.
+    #[serde(default)]
+    pub crc_mode: Option<String>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+}
+
+fn default_interval() -> u32 {
+    300
+}
+
+impl StationSpec {
+    /// Field checks that need no other data (the unit's existence is the caller's to check).
+    pub fn validate(&self) -> Result<(), String> {
+        let ok_mn = !self.mn.is_empty()
+            && self.mn.len() <= 32
+            && self
+                .mn
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok_mn {
+            return Err("mn: 1-32 letters, digits, '_' or '-'".into());
+        }
+        if self.password.is_empty() || self.password.len() > 32 {
+            return Err("password: 1-32 characters".into());
+        }
+        if self.name.trim().is_empty() || self.st.is_empty() {
+            return Err("name and st are required".into());
+        }
+        if !matches!(self.crc_mode(), "standard" | "modbus" | "modbus_swapped") {
+            return Err("crc_mode: standard, modbus or modbus_swapped".into());
+        }
+        Ok(())
+    }
+    pub fn crc_mode(&self) -> &str {
+        self.crc_mode.as_deref().unwrap_or("standard")
+    }
+    pub fn station(&self) -> Station {
+        Station {
+            mn: self.mn.clone(),
+            name: self.name.clone(),
+            st: self.st.clone(),
+            waterbody: self.waterbody,
+            target: self.target,
+            unit: self.unit.clone(),
+            interval_secs: self.interval_secs.clamp(10, 86_400),
+            units: self.units.clone(),
+            emission_limits: self.emission_limits.clone(),
+        }
+    }
+}

@@ -4,5 +4,7 @@
 pub mod alarm;
 pub mod gb3838;
 
-pub use alarm::{AlarmEvent, AlarmRules, Problem, Reading, Sample, Station, Tracker, ValueUnit};
+pub use alarm::{
+    AlarmEvent, AlarmRules, Problem, Reading, Sample, Station, StationSpec, Tracker, ValueUnit,
+};
 pub use gb3838::{Classification, WaterClass, Waterbody, classify, classify_factor};
