@@ -46,7 +46,7 @@ pub async fn stations(
     staff(&auth)?;
     let juris = state.juris();
     let now = state.now().timestamp_millis();
-    let open = state.store.alarms(true, 1000).await?;
+    let open = state.store.open_alarms().await?;
     let mut items = Vec::new();
     for r in state.store.stations().await? {
         let s: Option<Station> = serde_json::from_str(&r.config).ok();

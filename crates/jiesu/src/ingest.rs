@@ -46,15 +46,6 @@ pub struct Ingest {
     seen: Mutex<HashMap<String, (i64, Option<String>)>>,
     last_reload: Mutex<std::time::Instant>,
     clock: Box<dyn Fn() -> Time + Send + Sync>,
-    pub stats: IngestStats,
-}
-
-#[derive(Default)]
-pub struct IngestStats {
-    pub packets: std::sync::atomic::AtomicU64,
-    pub stored: std::sync::atomic::AtomicU64,
-    pub refused: std::sync::atomic::AtomicU64,
-    pub cases_opened: std::sync::atomic::AtomicU64,
 }
 
 const MAX_EVIDENCE: u32 = 30;
@@ -177,7 +168,6 @@ impl Ingest {
                     .unwrap_or_else(std::time::Instant::now),
             ),
             clock: Box::new(now_beijing),
-            stats: IngestStats::default(),
         });
         ingest.reload().await?;
         Ok(ingest)
@@ -186,6 +176,9 @@ impl Ingest {
     /// Re-reads the station register (after registering or editing a station).
     pub async fn reload(&self) -> anyhow::Result<()> {
         let rows = self.store.stations().await?;
+        // One query for every open alarm, not one per station and problem: this also runs when
+        // an unknown MN shows up.
+        let open = self.store.open_alarms().await?;
         let mut map = HashMap::new();
         let mut trackers = HashMap::new();
         for row in rows {
@@ -195,16 +188,11 @@ impl Ingest {
                 last_seen_ms: row.last_seen_ms,
                 ..Tracker::default()
             };
-            for p in [
-                jiesu_monitor::Problem::WaterQuality,
-                jiesu_monitor::Problem::EmissionExceeded,
-                jiesu_monitor::Problem::InstrumentFault,
-                jiesu_monitor::Problem::Silence,
-            ] {
-                if self.store.open_alarm(&row.mn, p.as_str()).await?.is_some() {
-                    t.open.insert(p);
-                }
-            }
+            t.open.extend(
+                open.iter()
+                    .filter(|a| a.mn == row.mn)
+                    .filter_map(|a| jiesu_monitor::Problem::parse(&a.problem)),
+            );
             trackers.insert(row.mn.clone(), t);
             map.insert(row.mn.clone(), Arc::new(Registered { row, station, crc }));
         }
@@ -224,9 +212,6 @@ impl Ingest {
     }
 
     async fn refuse(&self, peer: &str, mn: Option<&str>, outcome: &str, detail: &str) {
-        self.stats
-            .refused
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(peer, mn, outcome, detail, "HJ 212 packet refused");
         if let Err(e) = self
             .store
@@ -244,9 +229,6 @@ impl Ingest {
         peer: &str,
         parts: &mut Reassembler,
     ) -> Option<Vec<u8>> {
-        self.stats
-            .packets
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (data, stated) = match jiesu_hj212::split_frame(bytes) {
             Ok(x) => x,
             Err(e) => {
@@ -351,9 +333,6 @@ impl Ingest {
             tracing::error!(error = %e, mn = %packet.mn, "readings not stored");
             return None;
         }
-        self.stats
-            .stored
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut seen) = self.seen.lock() {
             let e = seen.entry(packet.mn.clone()).or_insert((received, None));
             e.0 = e.0.max(received);
@@ -510,9 +489,6 @@ impl Ingest {
                 self.store
                     .record_alarm(mn, problem.as_str(), &case.id, at_ms, &summary)
                     .await?;
-                self.stats
-                    .cases_opened
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::info!(mn = %mn, problem = problem.as_str(), case = %case.number, "alarm case opened");
             }
             AlarmEvent::Evidence { problem, summary } => {

@@ -28,15 +28,11 @@ pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Sto
     Ok(store)
 }
 
-pub fn random_password() -> String {
+pub fn random_password() -> anyhow::Result<String> {
     let mut b = [0u8; 9];
-    let _ = getrandom_fill(&mut b);
-    b.iter().map(|x| format!("{:02x}", x)).collect()
-}
-
-fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(b)
+    // No fallback: an admin password must never be predictable.
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// A fresh database gets one root unit and an `admin` whose password is printed once and written
@@ -56,7 +52,7 @@ pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> an
             &[],
         )
         .await?;
-    let pw = random_password();
+    let pw = random_password()?;
     let hash = tokio::task::spawn_blocking({
         let pw = pw.clone();
         move || jiesu_api::password::hash(&pw)

@@ -236,31 +236,6 @@ impl Store {
             .collect()
     }
 
-    /// Hourly means of one factor (from real-time data), for curves.
-    pub async fn hourly_means(
-        &self,
-        mn: &str,
-        factor: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<(i64, f64, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT (at / 3600000) * 3600000 AS hour, AVG(value), COUNT(value) FROM readings \
-             WHERE mn = $1 AND factor = $2 AND kind = 'rtd' AND at >= $3 AND at < $4 \
-             AND value IS NOT NULL AND (flag IS NULL OR flag IN ('N', 'S')) \
-             GROUP BY (at / 3600000) * 3600000 ORDER BY hour",
-        )
-        .bind(mn)
-        .bind(factor)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect()
-    }
-
     /// Deletes readings older than `before_ms` (retention); the case trail is never touched.
     pub async fn purge_readings(&self, before_ms: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM readings WHERE at < $1")
@@ -317,6 +292,17 @@ impl Store {
         .execute(&self.read)
         .await?;
         Ok(())
+    }
+
+    /// Every open alarm (at most one per station and problem, so bounded by the register).
+    pub async fn open_alarms(&self) -> Result<Vec<AlarmRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, mn, problem, case_id, opened_at, recovered_at, summary FROM alarms \
+             WHERE recovered_at IS NULL ORDER BY id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(alarm_row).collect()
     }
 
     pub async fn alarms(&self, open_only: bool, limit: u32) -> Result<Vec<AlarmRow>, StoreError> {
