@@ -268,6 +268,9 @@ impl<'a> PacketRef<'a> {
     pub fn needs_ack(&self) -> bool {
         self.flag.is_some_and(|f| f & FLAG_ACK != 0)
     }
+    pub fn is_split(&self) -> bool {
+        self.flag.is_some_and(|f| f & FLAG_SPLIT != 0) || self.pnum.is_some_and(|n| n > 1)
+    }
     /// Per-factor fields (`w21003-Rtd=0.5` → (`w21003`, `Rtd`, `0.5`)), in packet order.
     pub fn factor_fields(&self) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + '_ {
         self.pairs.iter().filter_map(|(k, v)| {

@@ -1,7 +1,9 @@
 //! Round trips and robustness: build then parse gives the packet back; no input panics; a stream
 //! cut anywhere yields the same packets.
 
-use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, Reassembler, parse};
+use jiesu_hj212::{
+    CrcMode, Decoder, Frame, Packet, Reassembler, data_ack, data_ack_ref, parse, parse_ref,
+};
 use proptest::prelude::*;
 
 fn token() -> impl Strategy<Value = String> {
@@ -40,6 +42,15 @@ proptest! {
             let bytes = p.encode(mode);
             prop_assert_eq!(parse(bytes.as_bytes(), mode).unwrap(), p.clone());
         }
+    }
+
+    #[test]
+    fn the_borrowed_parse_agrees_with_the_owning_one(p in packet()) {
+        let bytes = p.encode(CrcMode::Standard);
+        let r = parse_ref(bytes.as_bytes(), CrcMode::Standard).unwrap();
+        prop_assert_eq!(r.to_packet(), p.clone());
+        prop_assert_eq!(r.is_split(), p.is_split());
+        prop_assert_eq!(data_ack_ref(&r), data_ack(&p));
     }
 
     #[test]

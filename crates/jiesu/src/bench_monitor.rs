@@ -95,48 +95,135 @@ pub struct IngestReport {
     pub p99_ms: f64,
 }
 
-/// `connections` devices, each sending its next packet as soon as the 9014 arrives.
+/// One device's upload, encoded once; each packet rewrites its DataTime, QN and check value in
+/// place, so the load generator spends its time on the sockets, not on formatting.
+pub struct UploadTemplate {
+    bytes: Vec<u8>,
+    /// Offsets of the 14 digits after `QN=` and after `DataTime=`, and of the 3-digit QN serial.
+    qn: usize,
+    data_time: usize,
+}
+
+impl UploadTemplate {
+    pub fn new(st: &DemoStation, values: &[(&str, f64, &str)]) -> Option<UploadTemplate> {
+        let at = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
+        let bytes = crate::simulate::upload(st, at, values, 0)
+            .encode(CrcMode::Standard)
+            .into_bytes();
+        let find = |needle: &[u8]| {
+            bytes
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .map(|i| i + needle.len())
+        };
+        Some(UploadTemplate {
+            qn: find(b"QN=")?,
+            data_time: find(b"DataTime=")?,
+            bytes,
+        })
+    }
+
+    /// The packet for data time `at` (unix seconds), appended to `out`.
+    pub fn write(&self, at_s: i64, serial: u64, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&self.bytes);
+        let p = &mut out[start..];
+        if let Some(t) = jiesu_domain::calendar::from_unix_ms(at_s * 1000) {
+            use chrono::{Datelike, Timelike};
+            let mut digits = [0u8; 14];
+            let mut put = |at: usize, width: usize, mut v: u32| {
+                for i in (0..width).rev() {
+                    digits[at + i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                }
+            };
+            put(0, 4, t.year() as u32);
+            put(4, 2, t.month());
+            put(6, 2, t.day());
+            put(8, 2, t.hour());
+            put(10, 2, t.minute());
+            put(12, 2, t.second());
+            p[self.qn..self.qn + 14].copy_from_slice(&digits);
+            p[self.data_time..self.data_time + 14].copy_from_slice(&digits);
+        }
+        let n = serial % 1000;
+        for (i, d) in [n / 100, n / 10 % 10, n % 10].into_iter().enumerate() {
+            p[self.qn + 14 + i] = b'0' + d as u8;
+        }
+        // `##` + 4 length digits, the data segment, 4 hex digits, CR LF.
+        let end = p.len() - 6;
+        let crc = jiesu_hj212::crc::hj212(&p[6..end]);
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        for i in 0..4 {
+            p[end + i] = HEX[usize::from((crc >> (12 - 4 * i)) & 0xF)];
+        }
+    }
+}
+
+/// `stations.len()` devices, one connection each, each keeping up to `window` uploads in flight:
+/// 1 is a live device (send, wait for the 9014, send the next); more is a device sending its
+/// backlog after an outage (补发), whose uploads the server stores and acknowledges per read.
+/// Every upload carries a new data time, so each is a new sample to store.
 pub async fn ingest(
     addr: std::net::SocketAddr,
     stations: Vec<DemoStation>,
     seconds: u64,
+    window: usize,
 ) -> IngestReport {
     let acked = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
+    let window = window.max(1);
+    let base = chrono::Utc::now().timestamp();
     let mut tasks = Vec::new();
     for (i, st) in stations.into_iter().enumerate() {
         let acked = acked.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
+            let vals = [
+                ("w01001", 7.5, "N"),
+                ("w01009", 8.0, "N"),
+                ("w21003", 0.2, "N"),
+                ("w21011", 0.04, "N"),
+                ("w01019", 2.0, "N"),
+            ];
+            let Some(template) = UploadTemplate::new(&st, &vals) else {
+                return lat;
+            };
             let Ok(mut c) = TcpStream::connect(addr).await else {
                 return lat;
             };
             let _ = c.set_nodelay(true);
-            let mut buf = vec![0u8; 512];
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut out = Vec::with_capacity(window * 512);
+            let mut sent_at: std::collections::VecDeque<Instant> = Default::default();
             let mut seq = 0u64;
-            let base = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
-            while Instant::now() < deadline {
-                // Distinct data times per packet: each is a new set of readings to store.
-                let at =
-                    base - chrono::Duration::seconds((seq * 1000 + i as u64) as i64 % 86_400_000);
-                let vals = [
-                    ("w01001", 7.5, "N"),
-                    ("w01009", 8.0, "N"),
-                    ("w21003", 0.2, "N"),
-                    ("w21011", 0.04, "N"),
-                    ("w01019", 2.0, "N"),
-                ];
-                let bytes = crate::simulate::upload(&st, at, &vals, seq).encode(CrcMode::Standard);
-                seq += 1;
-                let t = Instant::now();
-                if c.write_all(bytes.as_bytes()).await.is_err() {
+            loop {
+                let now = Instant::now();
+                if now < deadline {
+                    out.clear();
+                    while sent_at.len() < window {
+                        // One sample a second going back from now: distinct per device and packet.
+                        template.write(base - seq as i64 - 1, seq + i as u64, &mut out);
+                        seq += 1;
+                        sent_at.push_back(now);
+                    }
+                    if !out.is_empty() && c.write_all(&out).await.is_err() {
+                        break;
+                    }
+                } else if sent_at.is_empty() {
                     break;
                 }
                 match tokio::time::timeout(Duration::from_secs(30), c.read(&mut buf)).await {
                     Ok(Ok(n)) if n > 0 => {
-                        lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                        acked.fetch_add(1, Ordering::Relaxed);
+                        // Each 9014 ends with CR LF; one read may hold several or part of one.
+                        let ends = buf[..n].iter().filter(|&&b| b == b'\n').count();
+                        for _ in 0..ends {
+                            if let Some(t) = sent_at.pop_front() {
+                                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                     _ => break,
                 }
@@ -169,6 +256,29 @@ pub async fn ingest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_packet_is_a_valid_upload_with_the_new_time() {
+        let st = &crate::stations::demo_stations(1, &[], "")[0];
+        let t = UploadTemplate::new(st, &[("w21003", 0.2, "N")]).unwrap();
+        let mut out = Vec::new();
+        let at = 1_790_000_000; // 2026-09-21T22:13:20Z
+        t.write(at, 1234, &mut out);
+        t.write(at - 1, 1235, &mut out);
+        let mut d = jiesu_hj212::Decoder::new();
+        d.push(&out);
+        let mut times = Vec::new();
+        while let Some(jiesu_hj212::Frame::Packet(bytes)) = d.next_frame() {
+            let p = jiesu_hj212::parse(&bytes, CrcMode::Standard).expect("valid packet");
+            let (_, sample) = crate::ingest::sample_of(&p).unwrap();
+            times.push(sample.at_ms);
+            assert!(
+                p.qn.unwrap()
+                    .ends_with(if times.len() == 1 { "234" } else { "235" })
+            );
+        }
+        assert_eq!(times, vec![at * 1000, (at - 1) * 1000]);
+    }
 
     #[test]
     fn the_fast_class_agrees_with_the_full_classification() {

@@ -11,9 +11,9 @@ use jiesu_domain::case::Reporter;
 use jiesu_domain::{
     Actor, CaseDraft, Channel, Command, Grant, Jurisdiction, Kind, Role, Time, UnitId, Urgency,
 };
-use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, Reassembler};
+use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, PacketRef, Reassembler};
 use jiesu_monitor::{AlarmEvent, AlarmRules, Reading, Sample, Station, Tracker};
-use jiesu_store::{NewUser, ReadingRow, StationRow, Store};
+use jiesu_store::{FactorValue, NewUser, SampleRow, StationRow, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -23,6 +23,32 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MAX_CONNECTIONS: usize = 20_000;
 
 pub const SYSTEM_USER: &str = "u-monitor";
+
+/// A data upload that passed every check, waiting for its durable write.
+struct Upload {
+    reg: Arc<Registered>,
+    row: SampleRow,
+    /// The 9014 to send once stored, when the device asked for one.
+    ack: Option<Vec<u8>>,
+    /// A part of a split upload, kept for the tracker: the parts are joined before judging.
+    part: Option<Packet>,
+}
+
+/// An upload after its durable write.
+struct Stored {
+    reg: Arc<Registered>,
+    row: SampleRow,
+    part: Option<Packet>,
+}
+
+/// What one framed packet asks of its connection.
+enum Step {
+    Upload(Box<Upload>),
+    /// An answer to send now (after the uploads read before it are stored and acknowledged).
+    Reply(Vec<u8>),
+    /// Refused (and logged), or nothing to answer.
+    Nothing,
+}
 
 struct Registered {
     row: StationRow,
@@ -43,7 +69,7 @@ pub struct Ingest {
     pub retention_days: std::sync::atomic::AtomicU32,
     last_purge: Mutex<std::time::Instant>,
     /// Stations heard from since the last status flush: MN → (last contact, latest class).
-    seen: Mutex<HashMap<String, (i64, Option<String>)>>,
+    seen: Mutex<HashMap<String, (i64, Option<jiesu_monitor::WaterClass>)>>,
     last_reload: Mutex<std::time::Instant>,
     clock: Box<dyn Fn() -> Time + Send + Sync>,
 }
@@ -84,10 +110,22 @@ fn kind_of(cn: &str) -> Option<(&'static str, &'static str)> {
 
 /// The sample a data upload carries: per factor its value field and its flag.
 pub fn sample_of(p: &Packet) -> Option<(&'static str, Sample)> {
-    let (kind, field) = kind_of(&p.cn)?;
-    let at_ms = data_time_ms(p.data_time()?)?;
+    sample_from(&p.cn, p.data_time(), p.factor_fields())
+}
+
+fn sample_of_ref(p: &PacketRef<'_>) -> Option<(&'static str, Sample)> {
+    sample_from(p.cn, p.cp_value("DataTime"), p.factor_fields())
+}
+
+fn sample_from<'a>(
+    cn: &str,
+    data_time: Option<&str>,
+    fields: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Option<(&'static str, Sample)> {
+    let (kind, field) = kind_of(cn)?;
+    let at_ms = data_time_ms(data_time?)?;
     let mut by_factor: Vec<Reading> = Vec::new();
-    for (code, f, v) in p.factor_fields() {
+    for (code, f, v) in fields {
         let idx = match by_factor.iter().position(|r| r.factor == code) {
             Some(i) => i,
             None => {
@@ -222,33 +260,30 @@ impl Ingest {
         }
     }
 
-    /// Handles one framed packet; returns the bytes to answer with, if any.
-    pub async fn handle(
-        &self,
-        bytes: &[u8],
-        peer: &str,
-        parts: &mut Reassembler,
-    ) -> Option<Vec<u8>> {
+    /// Checks one framed packet (frame, CRC, station, password) and says what the connection
+    /// should do with it. Refusals are logged here; nothing is stored here.
+    async fn handle(&self, bytes: &[u8], peer: &str) -> Step {
         let (data, stated) = match jiesu_hj212::split_frame(bytes) {
             Ok(x) => x,
             Err(e) => {
                 self.refuse(peer, None, e.code(), &e.to_string()).await;
-                return None;
+                return Step::Nothing;
             }
         };
         let Ok(text) = std::str::from_utf8(data) else {
             self.refuse(peer, None, "not_utf8", "data segment is not UTF-8")
                 .await;
-            return None;
+            return Step::Nothing;
         };
-        let packet = match jiesu_hj212::parse_data_segment(text) {
+        // Borrowed fields: the hot path copies only what it stores.
+        let packet = match jiesu_hj212::parse_data_segment_ref(text) {
             Ok(p) => p,
             Err(e) => {
                 self.refuse(peer, None, e.code(), &e.to_string()).await;
-                return None;
+                return Step::Nothing;
             }
         };
-        let reg = match self.station(&packet.mn) {
+        let reg = match self.station(packet.mn) {
             Some(r) => Some(r),
             None => {
                 // A station registered since the last load: look again, at most every 2 s.
@@ -262,114 +297,195 @@ impl Ingest {
                 if due && let Err(e) = self.reload().await {
                     tracing::error!(error = %e, "station reload failed");
                 }
-                self.station(&packet.mn)
+                self.station(packet.mn)
             }
         };
         let Some(reg) = reg else {
             self.refuse(
                 peer,
-                Some(&packet.mn),
+                Some(packet.mn),
                 "unknown_mn",
                 "no station registered with this MN",
             )
             .await;
-            return None;
+            return Step::Nothing;
         };
         if let Err(e) = jiesu_hj212::check_crc(data, stated, reg.crc) {
-            self.refuse(peer, Some(&packet.mn), e.code(), &e.to_string())
+            self.refuse(peer, Some(packet.mn), e.code(), &e.to_string())
                 .await;
-            return None;
+            return Step::Nothing;
         }
-        if packet.pw.as_deref() != Some(reg.row.password.as_str()) {
+        if packet.pw != Some(reg.row.password.as_str()) {
             self.refuse(
                 peer,
-                Some(&packet.mn),
+                Some(packet.mn),
                 "bad_password",
                 "PW does not match the station's",
             )
             .await;
             // A request that wants an answer hears why (QnRtn 3 = PW error); data gets no ack.
-            return (packet.needs_ack() && kind_of(&packet.cn).is_none()).then(|| {
-                jiesu_hj212::request_answer(&packet, 3)
-                    .encode(reg.crc)
-                    .into_bytes()
-            });
+            return match packet.needs_ack() && kind_of(packet.cn).is_none() {
+                true => Step::Reply(
+                    jiesu_hj212::request_answer(&packet.to_packet(), 3)
+                        .encode(reg.crc)
+                        .into_bytes(),
+                ),
+                false => Step::Nothing,
+            };
         }
-        match packet.cn.as_str() {
-            cn if kind_of(cn).is_some() => self.data(&reg, packet, parts).await,
+        match packet.cn {
+            cn if kind_of(cn).is_some() => match sample_of_ref(&packet) {
+                Some((kind, sample)) => Step::Upload(Box::new(Upload {
+                    row: SampleRow {
+                        mn: reg.row.mn.clone(),
+                        kind,
+                        at_ms: sample.at_ms,
+                        part: if packet.is_split() {
+                            packet.pno.map_or(1, i64::from)
+                        } else {
+                            1
+                        },
+                        received_ms: (self.clock)().timestamp_millis(),
+                        readings: sample
+                            .readings
+                            .into_iter()
+                            .map(|r| FactorValue {
+                                factor: r.factor,
+                                value: r.value,
+                                flag: r.flag,
+                            })
+                            .collect(),
+                    },
+                    ack: packet.needs_ack().then(|| {
+                        jiesu_hj212::data_ack_ref(&packet)
+                            .encode(reg.crc)
+                            .into_bytes()
+                    }),
+                    part: packet.is_split().then(|| packet.to_packet()),
+                    reg,
+                })),
+                None => {
+                    self.refuse(
+                        peer,
+                        Some(packet.mn),
+                        "bad_data_time",
+                        "a data upload needs DataTime as YYYYMMDDhhmmss",
+                    )
+                    .await;
+                    Step::Nothing
+                }
+            },
             // Time-calibration request and other notifications: answer 9013.
-            "1013" => Some(reply_9013(&packet).encode(reg.crc).into_bytes()),
-            _ => None,
+            "1013" => Step::Reply(reply_9013(&packet.to_packet()).encode(reg.crc).into_bytes()),
+            _ => Step::Nothing,
         }
     }
 
-    async fn data(
-        &self,
-        reg: &Registered,
-        packet: Packet,
-        parts: &mut Reassembler,
-    ) -> Option<Vec<u8>> {
-        let (kind, sample) = sample_of(&packet)?;
-        let received = (self.clock)().timestamp_millis();
-        let rows: Vec<ReadingRow> = sample
-            .readings
-            .iter()
-            .map(|r| ReadingRow {
-                mn: packet.mn.clone(),
-                factor: r.factor.clone(),
-                kind: kind.to_string(),
-                at_ms: sample.at_ms,
-                value: r.value,
-                flag: r.flag.clone(),
-                received_ms: received,
-            })
-            .collect();
-        let class = (reg.station.st == "21" && !packet.is_split())
-            .then(|| jiesu_monitor::alarm::judge(&reg.station, &sample).class)
-            .flatten()
-            .map(|c| c.as_str().to_string());
-        if let Err(e) = self.store.store_readings(rows).await {
-            // Not stored, so not acknowledged: the device will send it again.
-            tracing::error!(error = %e, mn = %packet.mn, "readings not stored");
-            return None;
+    /// Stores the uploads a connection has read so far in one durable write. On success returns
+    /// their acknowledgements (in order) and the stored rows beside their stations, for
+    /// [`Ingest::observe`]; on failure nothing is acknowledged, so the devices send again.
+    async fn store(&self, batch: Vec<Upload>) -> Option<(Vec<u8>, Vec<Stored>)> {
+        let mut rows = Vec::with_capacity(batch.len());
+        let mut acks = Vec::new();
+        let mut rest = Vec::with_capacity(batch.len());
+        for u in batch {
+            rows.push(u.row);
+            if let Some(a) = u.ack {
+                acks.extend_from_slice(&a);
+            }
+            rest.push((u.reg, u.part));
         }
-        if let Ok(mut seen) = self.seen.lock() {
-            let e = seen.entry(packet.mn.clone()).or_insert((received, None));
-            e.0 = e.0.max(received);
-            if class.is_some() {
-                e.1 = class;
+        let n = rows.len();
+        match self.store.store_samples(rows).await {
+            Ok(rows) => Some((
+                acks,
+                rest.into_iter()
+                    .zip(rows)
+                    .map(|((reg, part), row)| Stored { reg, row, part })
+                    .collect(),
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, n, "readings not stored");
+                None
             }
         }
-        let ack = packet
-            .needs_ack()
-            .then(|| jiesu_hj212::data_ack(&packet).encode(reg.crc).into_bytes());
-        // Judge whole samples only: parts of a split upload are joined first.
-        if kind != "day"
-            && let Ok(Some(whole)) = parts.push(packet)
-            && let Some((_, sample)) = sample_of(&whole)
-        {
-            let events = match self.trackers.lock() {
-                Ok(mut t) => t.entry(reg.row.mn.clone()).or_default().observe(
-                    &reg.station,
-                    &sample,
-                    received,
-                    &self.rules,
-                ),
-                Err(_) => vec![],
-            };
-            for ev in events {
-                if let Err(e) = self.on_alarm(reg, ev, sample.at_ms).await {
-                    tracing::error!(error = %e, mn = %reg.row.mn, "alarm not recorded");
+    }
+
+    /// After an upload is stored: the station's status, and its whole sample (split parts are
+    /// joined first) through the alarm tracker, which may open or annotate a case.
+    async fn observe(&self, stored: Stored, parts: &mut Reassembler) {
+        let Stored { reg, row, part } = stored;
+        let (kind, received_ms) = (row.kind, row.received_ms);
+        let whole = match part {
+            Some(p) => match parts.push(p) {
+                Ok(Some(whole)) => sample_of(&whole).map(|(_, s)| s),
+                _ => None,
+            },
+            None => Some(Sample {
+                at_ms: row.at_ms,
+                readings: row
+                    .readings
+                    .into_iter()
+                    .map(|f| Reading {
+                        factor: f.factor,
+                        value: f.value,
+                        flag: f.flag,
+                    })
+                    .collect(),
+            }),
+        };
+        // One judgement serves the status and the tracker.
+        let judgement = whole
+            .as_ref()
+            .filter(|_| reg.station.st == "21")
+            .map(|s| jiesu_monitor::alarm::judge(&reg.station, s));
+        let class = judgement.as_ref().and_then(|j| j.class);
+        if let Ok(mut seen) = self.seen.lock() {
+            // Look up before inserting: the MN is copied only for a station's first upload.
+            match seen.get_mut(&reg.row.mn) {
+                Some(e) => {
+                    e.0 = e.0.max(received_ms);
+                    e.1 = class.or(e.1);
+                }
+                None => {
+                    seen.insert(reg.row.mn.clone(), (received_ms, class));
                 }
             }
         }
-        ack
+        let Some(sample) = whole.filter(|_| kind != "day") else {
+            return;
+        };
+        let events = match self.trackers.lock() {
+            Ok(mut t) => {
+                if !t.contains_key(&reg.row.mn) {
+                    t.insert(reg.row.mn.clone(), Tracker::default());
+                }
+                t.get_mut(&reg.row.mn).map_or_else(Vec::new, |tr| {
+                    tr.observe_judged(
+                        &reg.station,
+                        &sample,
+                        judgement.as_ref(),
+                        received_ms,
+                        &self.rules,
+                    )
+                })
+            }
+            Err(_) => vec![],
+        };
+        for ev in events {
+            if let Err(e) = self.on_alarm(&reg, ev, sample.at_ms).await {
+                tracing::error!(error = %e, mn = %reg.row.mn, "alarm not recorded");
+            }
+        }
     }
 
     /// Writes the stations' last contact and class to the store (the console's status).
     pub async fn flush_status(&self) {
         let batch: Vec<(String, i64, Option<String>)> = match self.seen.lock() {
-            Ok(mut s) => s.drain().map(|(mn, (at, c))| (mn, at, c)).collect(),
+            Ok(mut s) => s
+                .drain()
+                .map(|(mn, (at, c))| (mn, at, c.map(|c| c.as_str().to_string())))
+                .collect(),
             Err(_) => return,
         };
         if !batch.is_empty()
@@ -583,7 +699,8 @@ async fn connection(ingest: Arc<Ingest>, mut stream: TcpStream, peer: SocketAddr
     let peer = peer.to_string();
     let mut decoder = Decoder::new();
     let mut parts = Reassembler::new(64);
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut uploads: Vec<Upload> = Vec::new();
     loop {
         let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
             Ok(Ok(0)) | Err(_) => return,
@@ -591,23 +708,54 @@ async fn connection(ingest: Arc<Ingest>, mut stream: TcpStream, peer: SocketAddr
             Ok(Err(_)) => return,
         };
         decoder.push(&buf[..n]);
-        // One packet at a time, answered before the next is read: the socket's back-pressure
-        // slows a device that sends faster than we store.
+        // Every packet this read completed is checked, the uploads among them are stored in one
+        // durable write, and only then acknowledged, in the order they came. The next read waits
+        // for that: the socket's back-pressure slows a device that sends faster than we store.
         while let Some(frame) = decoder.next_frame() {
-            match frame {
-                Frame::Packet(bytes) => {
-                    if let Some(reply) = ingest.handle(&bytes, &peer, &mut parts).await
-                        && stream.write_all(&reply).await.is_err()
+            let Frame::Packet(bytes) = frame else {
+                continue;
+            };
+            match ingest.handle(&bytes, &peer).await {
+                Step::Upload(u) => uploads.push(*u),
+                Step::Reply(reply) => {
+                    // Answers keep their place after the uploads sent before them.
+                    if !flush(&ingest, &mut stream, &mut uploads, &mut parts).await
+                        || stream.write_all(&reply).await.is_err()
                     {
                         return;
                     }
                 }
-                Frame::Skipped(_) => {}
+                Step::Nothing => {}
             }
+        }
+        if !flush(&ingest, &mut stream, &mut uploads, &mut parts).await {
+            return;
         }
         if decoder.buffered() > jiesu_hj212::stream::MAX_PACKET {
             // A length field promising more than any packet can hold: drop and resynchronise.
             decoder = Decoder::new();
         }
     }
+}
+
+/// Stores the pending uploads, feeds them to the alarm tracker, then acknowledges them; false
+/// when the connection is gone.
+async fn flush(
+    ingest: &Ingest,
+    stream: &mut TcpStream,
+    uploads: &mut Vec<Upload>,
+    parts: &mut Reassembler,
+) -> bool {
+    if uploads.is_empty() {
+        return true;
+    }
+    let Some((acks, stored)) = ingest.store(std::mem::take(uploads)).await else {
+        // Not stored, so not acknowledged: the device will send them again.
+        return true;
+    };
+    // Judged before acknowledged: once a device has its 9014, any case its reading opens exists.
+    for s in stored {
+        ingest.observe(s, parts).await;
+    }
+    acks.is_empty() || stream.write_all(&acks).await.is_ok()
 }

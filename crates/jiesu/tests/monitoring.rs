@@ -299,4 +299,40 @@ async fn crossing_the_target(database: Option<String>) {
     let report = store.verify().await.unwrap();
     assert_eq!(report.first_broken, None);
     assert!(report.cases >= 2);
+
+    // A backlog (补发) in one write, with a time request in the middle: every upload stored,
+    // every answer in the order of the requests.
+    let mut backlog = Vec::new();
+    let mut expected = Vec::new();
+    for seq in 100..120u32 {
+        if seq == 110 {
+            let mut req = upload(seq, 0.2, "pw1234");
+            req.cn = "1013".into();
+            req.cp = vec![];
+            req.qn = Some("20261123100000999".into());
+            backlog.extend_from_slice(req.encode(CrcMode::Standard).as_bytes());
+            expected.push(("9013".to_string(), "20261123100000999".to_string()));
+        }
+        let p = upload(seq, 0.2, "pw1234");
+        expected.push(("9014".to_string(), p.qn.clone().unwrap()));
+        backlog.extend_from_slice(p.encode(CrcMode::Standard).as_bytes());
+    }
+    conn.write_all(&backlog).await.unwrap();
+    let mut decoder = jiesu_hj212::Decoder::new();
+    let mut answers = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while answers.len() < expected.len() {
+        let n = tokio::time::timeout(ack_wait, conn.read(&mut buf))
+            .await
+            .expect("answers within the wait")
+            .unwrap();
+        assert!(n > 0, "connection closed");
+        decoder.push(&buf[..n]);
+        while let Some(jiesu_hj212::Frame::Packet(bytes)) = decoder.next_frame() {
+            let a = jiesu_hj212::parse(&bytes, CrcMode::Standard).unwrap();
+            answers.push((a.cn, a.qn.unwrap_or_default()));
+        }
+    }
+    assert_eq!(answers, expected);
+    assert_eq!(store.count_readings(MN).await.unwrap(), 20 * 3);
 }

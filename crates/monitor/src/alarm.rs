@@ -221,6 +221,21 @@ impl Tracker {
         received_ms: i64,
         rules: &AlarmRules,
     ) -> Vec<AlarmEvent> {
+        let judgement = (station.st == "21").then(|| judge(station, sample));
+        self.observe_judged(station, sample, judgement.as_ref(), received_ms, rules)
+    }
+
+    /// [`Tracker::observe`] for a caller that has already judged the sample (the ingest needs
+    /// the class for the station's status too, and judges once). `judgement` must be
+    /// `judge(station, sample)` for a surface-water station, and may be `None` otherwise.
+    pub fn observe_judged(
+        &mut self,
+        station: &Station,
+        sample: &Sample,
+        judgement: Option<&Judgement>,
+        received_ms: i64,
+        rules: &AlarmRules,
+    ) -> Vec<AlarmEvent> {
         let mut out = Vec::new();
         self.last_seen_ms = Some(
             self.last_seen_ms
@@ -265,9 +280,12 @@ impl Tracker {
         // Water quality against the target class, judged only on samples whose instruments all
         // report normally: a partial sample would say "recovered" because the bad factor is
         // in maintenance.
-        if let (Some(target), true, true) = (station.target, station.st == "21", faulty.is_empty())
-        {
-            let j = judge(station, sample);
+        if let (Some(target), true, true, Some(j)) = (
+            station.target,
+            station.st == "21",
+            faulty.is_empty(),
+            judgement,
+        ) {
             match j.class {
                 Some(c) if c > target => {
                     self.bad_streak += 1;

@@ -19,7 +19,9 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::mpsc;
 
 pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
-pub use monitoring::{AlarmRow, ReadingRow, StationRow};
+pub use monitoring::{
+    AlarmRow, FactorValue, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
+};
 pub use reads::{CaseFilter, StoredEvent};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use writer::{ActorRef, ImportedCase, WriterStats};
@@ -52,6 +54,7 @@ pub enum StoreError {
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
+    (3, include_str!("../migrations/sqlite/0003_samples.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -59,6 +62,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
+    (3, include_str!("../migrations/postgres/0003_samples.sql")),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

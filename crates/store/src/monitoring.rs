@@ -21,6 +21,7 @@ pub struct StationRow {
     pub last_class: Option<String>,
 }
 
+/// One factor's value in a sample, flattened for the readings API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadingRow {
     pub mn: String,
@@ -31,6 +32,76 @@ pub struct ReadingRow {
     pub value: Option<f64>,
     pub flag: Option<String>,
     pub received_ms: i64,
+}
+
+/// One factor of a sample: its value field and its HJ 212 data flag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactorValue {
+    pub factor: String,
+    pub value: Option<f64>,
+    pub flag: Option<String>,
+}
+
+/// One upload as stored: a station's factors at one data time (one row, not one per factor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleRow {
+    pub mn: String,
+    /// `rtd`, `min`, `hour` or `day` (HJ 212 CN 2011, 2051, 2061, 2031).
+    pub kind: &'static str,
+    pub at_ms: i64,
+    /// PNO of a split upload, 1 when not split: the parts of a sample are stored side by side.
+    pub part: i64,
+    pub received_ms: i64,
+    pub readings: Vec<FactorValue>,
+}
+
+/// The stored form of a sample's factors: `code,value,flag` joined by `;`. HJ 212 uses both
+/// characters as separators, so no parsed code or flag contains them; anything else that does
+/// has them replaced rather than corrupting its neighbours.
+pub fn encode_readings(readings: &[FactorValue]) -> String {
+    use std::fmt::Write;
+    fn push_clean(out: &mut String, s: &str) {
+        if s.contains([',', ';']) {
+            out.push_str(&s.replace([',', ';'], "_"));
+        } else {
+            out.push_str(s);
+        }
+    }
+    let mut out = String::with_capacity(readings.len() * 20);
+    for (i, r) in readings.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        push_clean(&mut out, &r.factor);
+        out.push(',');
+        if let Some(v) = r.value.filter(|v| v.is_finite()) {
+            // Debug is the shortest text that parses back to the same f64, with an exponent
+            // for the very large and very small (Display would write 300 zeros).
+            let _ = write!(out, "{v:?}");
+        }
+        out.push(',');
+        if let Some(f) = &r.flag {
+            push_clean(&mut out, f);
+        }
+    }
+    out
+}
+
+/// Reads back [`encode_readings`]; entries that are not `code,value,flag` are skipped.
+pub fn decode_readings(s: &str) -> Vec<FactorValue> {
+    s.split(';')
+        .filter_map(|item| {
+            let mut it = item.splitn(3, ',');
+            let factor = it.next().filter(|f| !f.is_empty())?;
+            let value = it.next()?;
+            let flag = it.next()?;
+            Some(FactorValue {
+                factor: factor.to_string(),
+                value: value.parse::<f64>().ok().filter(|v| v.is_finite()),
+                flag: (!flag.is_empty()).then(|| flag.to_string()),
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,28 +115,30 @@ pub struct AlarmRow {
     pub summary: String,
 }
 
-pub(crate) async fn insert_readings(
+/// Inserts samples; a sample sent again (same station, kind, data time and part) replaces the
+/// stored one. Callers pass at most one row per key (PostgreSQL refuses a statement that would
+/// update one row twice).
+pub(crate) async fn insert_samples(
     conn: &mut AnyConnection,
     backend: Backend,
-    rows: &[ReadingRow],
+    rows: &[&SampleRow],
 ) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(128) {
         let sql = format!(
-            "INSERT INTO readings (mn, factor, kind, at, value, flag, received_at) VALUES {} \
-             ON CONFLICT (mn, kind, at, factor) DO UPDATE SET value = excluded.value, flag = excluded.flag, \
-             received_at = excluded.received_at",
-            values_list(backend, chunk.len(), 7)
+            "INSERT INTO samples (mn, kind, at, part, received_at, readings) VALUES {} \
+             ON CONFLICT (mn, kind, at, part) DO UPDATE SET received_at = excluded.received_at, \
+             readings = excluded.readings",
+            values_list(backend, chunk.len(), 6)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for r in chunk {
             q = q
                 .bind(&r.mn)
-                .bind(&r.factor)
-                .bind(&r.kind)
+                .bind(r.kind)
                 .bind(r.at_ms)
-                .bind(r.value)
-                .bind(r.flag.as_deref())
-                .bind(r.received_ms);
+                .bind(r.part)
+                .bind(r.received_ms)
+                .bind(encode_readings(&r.readings));
         }
         q.execute(&mut *conn).await?;
     }
@@ -132,7 +205,8 @@ impl Store {
         r.as_ref().map(station_row).transpose()
     }
 
-    /// Readings of a station, oldest first, optionally one factor and a time window.
+    /// Readings of a station, oldest first (by data time, then factor), optionally one factor
+    /// and a time window; at most `limit` readings.
     pub async fn readings(
         &self,
         mn: &str,
@@ -142,33 +216,61 @@ impl Store {
         to_ms: i64,
         limit: u32,
     ) -> Result<Vec<ReadingRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT mn, factor, kind, at, value, flag, received_at FROM readings \
-             WHERE mn = $1 AND kind = $2 AND at >= $3 AND at <= $4 AND ($5 = '' OR factor = $6) \
-             ORDER BY at, factor LIMIT $7",
-        )
-        .bind(mn)
-        .bind(kind)
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(factor.unwrap_or(""))
-        .bind(factor.unwrap_or(""))
-        .bind(i64::from(limit.clamp(1, 100_000)))
-        .fetch_all(&self.read)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ReadingRow {
-                    mn: r.try_get(0)?,
-                    factor: r.try_get(1)?,
-                    kind: r.try_get(2)?,
-                    at_ms: r.try_get(3)?,
-                    value: r.try_get(4)?,
-                    flag: r.try_get(5)?,
-                    received_ms: r.try_get(6)?,
-                })
-            })
-            .collect()
+        let limit = limit.clamp(1, 100_000) as usize;
+        let mut out: Vec<ReadingRow> = Vec::new();
+        // Page through samples: with a factor filter, a sample may hold none of the wanted ones.
+        let mut after = (from_ms.saturating_sub(1), i64::MAX);
+        loop {
+            let rows = sqlx::query(
+                "SELECT at, part, received_at, readings FROM samples \
+                 WHERE mn = $1 AND kind = $2 AND at <= $3 AND (at > $4 OR (at = $5 AND part > $6)) \
+                 ORDER BY at, part LIMIT $7",
+            )
+            .bind(mn)
+            .bind(kind)
+            .bind(to_ms)
+            .bind(after.0)
+            .bind(after.0)
+            .bind(after.1)
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await?;
+            let n = rows.len();
+            for r in rows {
+                let at_ms: i64 = r.try_get(0)?;
+                let part: i64 = r.try_get(1)?;
+                let received_ms: i64 = r.try_get(2)?;
+                let text: String = r.try_get(3)?;
+                after = (at_ms, part);
+                let first = out.len();
+                out.extend(
+                    decode_readings(&text)
+                        .into_iter()
+                        .filter(|f| factor.is_none_or(|w| w == f.factor))
+                        .map(|f| ReadingRow {
+                            mn: mn.to_string(),
+                            factor: f.factor,
+                            kind: kind.to_string(),
+                            at_ms,
+                            value: f.value,
+                            flag: f.flag,
+                            received_ms,
+                        }),
+                );
+                // Parts of a split sample share a data time: keep each time's factors in order.
+                let same_time = out[..first]
+                    .iter()
+                    .rev()
+                    .take_while(|x| x.at_ms == at_ms)
+                    .count();
+                out[first - same_time..].sort_by(|a, b| a.factor.cmp(&b.factor));
+            }
+            if out.len() >= limit || n < limit {
+                break;
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// Each station's last contact and latest class (status, not data: flushed periodically).
@@ -192,24 +294,25 @@ impl Store {
         Ok(())
     }
 
-    pub async fn count_all_readings(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM readings")
+    /// Stored samples of every station (one per upload, or per part of a split upload).
+    pub async fn count_all_samples(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM samples")
             .fetch_one(&self.read)
             .await?)
     }
 
+    /// Stored factor values of one station, over all its samples.
     pub async fn count_readings(&self, mn: &str) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM readings WHERE mn = $1")
-                .bind(mn)
-                .fetch_one(&self.read)
-                .await?,
-        )
+        let rows: Vec<String> = sqlx::query_scalar("SELECT readings FROM samples WHERE mn = $1")
+            .bind(mn)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(|r| decode_readings(r).len() as i64).sum())
     }
 
     /// Means of every factor per period (`period_ms`: 3,600,000 for hours, 86,400,000 for days)
-    /// from valid real-time readings: (period start, factor, mean, count). Periods are aligned
-    /// to Beijing midnight (`offset_ms` = 8 h).
+    /// from valid real-time readings (a value, and flag N or S or none): (period start, factor,
+    /// mean, count), ordered by period then factor. Periods are aligned to Beijing midnight.
     pub async fn period_means(
         &self,
         mn: &str,
@@ -218,27 +321,39 @@ impl Store {
         to_ms: i64,
     ) -> Result<Vec<(i64, String, f64, i64)>, StoreError> {
         const OFFSET: i64 = 8 * 3600 * 1000;
+        let period = period_ms.max(60_000);
         let rows = sqlx::query(
-            "SELECT ((at + $1) / $2) * $2 - $1 AS p, factor, AVG(value), COUNT(value) FROM readings \
-             WHERE mn = $3 AND kind = 'rtd' AND at >= $4 AND at < $5 \
-             AND value IS NOT NULL AND (flag IS NULL OR flag IN ('N', 'S')) \
-             GROUP BY ((at + $1) / $2) * $2 - $1, factor ORDER BY p, factor",
+            "SELECT at, readings FROM samples WHERE mn = $1 AND kind = 'rtd' AND at >= $2 AND at < $3",
         )
-        .bind(OFFSET)
-        .bind(period_ms.max(60_000))
         .bind(mn)
         .bind(from_ms)
         .bind(to_ms)
         .fetch_all(&self.read)
         .await?;
-        rows.into_iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect()
+        let mut sums: std::collections::BTreeMap<(i64, String), (f64, i64)> =
+            std::collections::BTreeMap::new();
+        for r in rows {
+            let at: i64 = r.try_get(0)?;
+            let text: String = r.try_get(1)?;
+            let start = (at + OFFSET).div_euclid(period) * period - OFFSET;
+            for f in decode_readings(&text) {
+                let valid = matches!(f.flag.as_deref(), None | Some("N") | Some("S"));
+                if let (Some(v), true) = (f.value, valid) {
+                    let e = sums.entry((start, f.factor)).or_insert((0.0, 0));
+                    e.0 += v;
+                    e.1 += 1;
+                }
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((p, factor), (sum, n))| (p, factor, sum / n as f64, n))
+            .collect())
     }
 
-    /// Deletes readings older than `before_ms` (retention); the case trail is never touched.
+    /// Deletes samples older than `before_ms` (retention); the case trail is never touched.
     pub async fn purge_readings(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM readings WHERE at < $1")
+        Ok(sqlx::query("DELETE FROM samples WHERE at < $1")
             .bind(before_ms)
             .execute(&self.read)
             .await?
@@ -361,4 +476,52 @@ fn alarm_row(r: &sqlx::any::AnyRow) -> Result<AlarmRow, StoreError> {
         recovered_ms: r.try_get(5)?,
         summary: r.try_get(6)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fv(factor: &str, value: Option<f64>, flag: Option<&str>) -> FactorValue {
+        FactorValue {
+            factor: factor.into(),
+            value,
+            flag: flag.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn stored_readings_read_back_exactly() {
+        let r = vec![
+            fv("w01001", Some(7.5), Some("N")),
+            fv("w21003", Some(0.1 + 0.2), None),
+            fv("w01009", None, Some("D")),
+            fv("a34004", Some(-1e-300), Some("T")),
+            fv("w01010", Some(f64::NAN), Some("N")),
+        ];
+        let text = encode_readings(&r);
+        assert_eq!(
+            text,
+            "w01001,7.5,N;w21003,0.30000000000000004,;w01009,,D;a34004,-1e-300,T;w01010,,N"
+        );
+        let mut expected = r.clone();
+        expected[4].value = None; // not a number is stored as no value
+        assert_eq!(decode_readings(&text), expected);
+        assert_eq!(decode_readings(""), vec![]);
+    }
+
+    #[test]
+    fn separators_in_a_code_cannot_shift_its_neighbours() {
+        let r = vec![
+            fv("w0;1,x", Some(1.0), Some("N,;")),
+            fv("w2", Some(2.0), None),
+        ];
+        assert_eq!(
+            decode_readings(&encode_readings(&r)),
+            vec![
+                fv("w0_1_x", Some(1.0), Some("N__")),
+                fv("w2", Some(2.0), None)
+            ]
+        );
+    }
 }

@@ -68,12 +68,22 @@ pub(crate) enum Op {
         now: Time,
     },
     Import(Arc<Jurisdiction>, Vec<ImportedCase>),
-    Readings(Vec<crate::ReadingRow>),
+    Readings(Vec<crate::SampleRow>),
 }
 
 pub(crate) enum Outcome {
     Case(Box<Case>, bool),
     Imported(usize),
+    /// Stored samples, handed back to the caller (the ingest judges them next).
+    Samples(Vec<crate::SampleRow>),
+}
+
+/// The reply for a job: stored samples go back to their sender instead of being dropped.
+fn finish(op: Op, r: Result<Outcome, StoreError>) -> Result<Outcome, StoreError> {
+    match (op, r) {
+        (Op::Readings(rows), Ok(Outcome::Imported(_))) => Ok(Outcome::Samples(rows)),
+        (_, r) => r,
+    }
 }
 
 pub(crate) struct Job {
@@ -108,7 +118,7 @@ pub(crate) async fn run(
         match run_batch(&pool, backend, &ops).await {
             Ok(results) => {
                 for (job, r) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(r);
+                    let _ = job.reply.send(finish(job.op, r));
                 }
             }
             Err(e) if jobs.len() > 1 => {
@@ -120,7 +130,7 @@ pub(crate) async fn run(
                         Ok(mut v) => v.pop().unwrap_or(Err(StoreError::NotFound)),
                         Err(e) => Err(StoreError::Unavailable(e.to_string())),
                     };
-                    let _ = job.reply.send(r);
+                    let _ = job.reply.send(finish(job.op, r));
                 }
             }
             Err(e) => {
@@ -177,13 +187,11 @@ async fn run_batch(
             i += run;
         } else if readings > 1 {
             // Many devices' uploads in one multi-row insert.
-            let mut rows: Vec<crate::ReadingRow> = Vec::new();
-            for op in &ops[i..i + readings] {
-                if let Op::Readings(r) = op {
-                    rows.extend(r.iter().cloned());
-                }
-            }
-            crate::monitoring::insert_readings(&mut tx, backend, &rows).await?;
+            let rows = latest_per_key(ops[i..i + readings].iter().flat_map(|op| match op {
+                Op::Readings(r) => r.as_slice(),
+                _ => &[],
+            }));
+            crate::monitoring::insert_samples(&mut tx, backend, &rows).await?;
             for op in &ops[i..i + readings] {
                 if let Op::Readings(r) = op {
                     out.push(Ok(Outcome::Imported(r.len())));
@@ -334,7 +342,7 @@ async fn run_op(
             Ok(Ok(Outcome::Case(Box::new(case), false)))
         }
         Op::Readings(rows) => {
-            crate::monitoring::insert_readings(conn, backend, rows).await?;
+            crate::monitoring::insert_samples(conn, backend, &latest_per_key(rows.iter())).await?;
             Ok(Ok(Outcome::Imported(rows.len())))
         }
         Op::Import(juris, cases) => {
@@ -584,6 +592,25 @@ impl EventRow {
 
 /// `VALUES (…), (…)` for a multi-row insert. SQLite gets anonymous `?` markers: naming them `$n`
 /// makes binding quadratic (SQLite looks each name up in a list), which dominated bulk inserts.
+/// One row per sample key, the later copy winning, in order of first appearance: a device
+/// resending within one batch must not make one statement update a row twice.
+fn latest_per_key<'a>(
+    rows: impl Iterator<Item = &'a crate::SampleRow>,
+) -> Vec<&'a crate::SampleRow> {
+    let mut slot: HashMap<(&str, &str, i64, i64), usize> = HashMap::new();
+    let mut out: Vec<&crate::SampleRow> = Vec::new();
+    for row in rows {
+        match slot.entry((row.mn.as_str(), row.kind, row.at_ms, row.part)) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()] = row,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(row);
+            }
+        }
+    }
+    out
+}
+
 pub(crate) fn values_list(backend: Backend, rows: usize, cols: usize) -> String {
     let row = |r: usize| {
         let marks: Vec<String> = (1..=cols)
@@ -854,12 +881,15 @@ async fn update_projection(
 }
 
 impl Store {
-    /// Stores readings through the group-commit writer: when this returns they are durable and
-    /// may be acknowledged to the device.
-    pub async fn store_readings(&self, rows: Vec<crate::ReadingRow>) -> Result<usize, StoreError> {
+    /// Stores samples through the group-commit writer: when this returns they are durable and
+    /// may be acknowledged to the device. The rows come back, for the caller to judge.
+    pub async fn store_samples(
+        &self,
+        rows: Vec<crate::SampleRow>,
+    ) -> Result<Vec<crate::SampleRow>, StoreError> {
         match self.submit(Op::Readings(rows)).await? {
-            Outcome::Imported(n) => Ok(n),
-            Outcome::Case(..) => Err(StoreError::Corrupt("unexpected outcome".into())),
+            Outcome::Samples(rows) => Ok(rows),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
         }
     }
 
@@ -894,7 +924,7 @@ impl Store {
             .await?
         {
             Outcome::Case(c, created) => Ok((*c, created)),
-            Outcome::Imported(_) => Err(StoreError::Corrupt("unexpected outcome".into())),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
         }
     }
 
@@ -918,7 +948,7 @@ impl Store {
             .await?
         {
             Outcome::Case(c, _) => Ok(*c),
-            Outcome::Imported(_) => Err(StoreError::Corrupt("unexpected outcome".into())),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
         }
     }
 
@@ -930,7 +960,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         match self.submit(Op::Import(juris, cases)).await? {
             Outcome::Imported(n) => Ok(n),
-            Outcome::Case(..) => Err(StoreError::Corrupt("unexpected outcome".into())),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
         }
     }
 }
