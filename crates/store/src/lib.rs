@@ -16,7 +16,7 @@ use std::time::Duration;
 use jiesu_domain::DomainError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
 pub use monitoring::{
@@ -120,11 +120,12 @@ impl Store {
                 o.after_connect(|conn, _| {
                     Box::pin(async move {
                         // WAL lets readers run beside the writer; FULL makes every commit durable
-                        // before the caller hears about it.
+                        // before the caller hears about it. Statement journals (multi-row
+                        // inserts) stay in memory instead of temp files.
                         conn.execute(
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
                              PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                             PRAGMA cache_size=-65536;",
+                             PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
                         )
                         .await?;
                         Ok(())
@@ -134,12 +135,85 @@ impl Store {
                 o
             }
         };
-        let write = pool_opts()
-            .max_connections(1)
-            .min_connections(1)
-            .connect_with(opts.clone())
-            .await?;
-        migrate(&write, backend).await?;
+        let stats = Arc::new(WriterStats::default());
+        let (tx, rx) = mpsc::channel(4096);
+        // The writer is the one serial path every write waits on, and each statement is a round
+        // trip to it: on its own thread (with its connection made there) it is never queued
+        // behind request handlers.
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
+        let writer_stats = stats.clone();
+        let (write_opts, write_conn) = (pool_opts(), opts.clone());
+        let checkpoint_opts = pool_opts();
+        std::thread::Builder::new()
+            .name("jiesu-writer".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StoreError::Unavailable(format!(
+                            "cannot start the writer: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let write = match async {
+                        // No ping before each batch: a dead connection fails the batch, which
+                        // is retried, and the pool reconnects.
+                        let pool = write_opts
+                            .max_connections(1)
+                            .min_connections(1)
+                            .test_before_acquire(false)
+                            .connect_with(write_conn.clone())
+                            .await?;
+                        migrate(&pool, backend).await?;
+                        Ok::<_, StoreError>(pool)
+                    }
+                    .await
+                    {
+                        Ok(pool) => pool,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    if backend == Backend::Sqlite {
+                        // Checkpoints copy the WAL back into the database file. Done by the
+                        // committing writer they would sit on the serial path; here a second
+                        // connection does them beside it, and the writer's own automatic
+                        // checkpoint (at 10,000 pages) is only a backstop.
+                        let _ = sqlx::query("PRAGMA wal_autocheckpoint=10000")
+                            .execute(&write)
+                            .await;
+                        if let Ok(cp) = checkpoint_opts
+                            .max_connections(1)
+                            .connect_with(write_conn)
+                            .await
+                        {
+                            tokio::spawn(async move {
+                                loop {
+                                    tokio::time::sleep(Duration::from_millis(500)).await;
+                                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                                        .execute(&cp)
+                                        .await
+                                    {
+                                        tracing::warn!(error = %e, "checkpoint failed");
+                                    }
+                                }
+                            });
+                        }
+                    }
+                    let _ = ready_tx.send(Ok(()));
+                    writer::run(write, backend, rx, writer_stats).await;
+                });
+            })
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;
+        ready_rx
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped while opening".into()))??;
         let readers = std::thread::available_parallelism()
             .map_or(4, |n| n.get() * 2)
             .max(4) as u32;
@@ -147,9 +221,6 @@ impl Store {
             .max_connections(readers)
             .connect_with(opts)
             .await?;
-        let stats = Arc::new(WriterStats::default());
-        let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer::run(write, backend, rx, stats.clone()));
         Ok(Store {
             read,
             backend,

@@ -14,10 +14,13 @@ fn pg_admin_url() -> String {
 async fn fresh_pg() -> Option<String> {
     sqlx::any::install_default_drivers();
     let admin = pg_admin_url();
+    // Tests run in parallel threads: the counter keeps two names apart within one microsecond.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
-        "jiesu_store_{}_{}",
+        "jiesu_store_{}_{}_{}",
         std::process::id(),
-        chrono::Utc::now().timestamp_micros()
+        chrono::Utc::now().timestamp_micros(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let created = async {
         let mut c = sqlx::AnyConnection::connect(&admin).await?;

@@ -100,10 +100,13 @@ pub fn pg_url() -> String {
 /// with JIESU_REQUIRE_PG=1 a missing server is a failure.
 pub fn fresh_pg_database() -> Option<String> {
     let admin = pg_url();
+    // Tests run in parallel threads: the counter keeps two names apart within one microsecond.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let name = format!(
-        "jiesu_test_{}_{}",
+        "jiesu_test_{}_{}_{}",
         std::process::id(),
-        chrono::Utc::now().timestamp_micros()
+        chrono::Utc::now().timestamp_micros(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
     let created = std::thread::spawn({
         let admin = admin.clone();
