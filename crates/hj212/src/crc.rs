@@ -21,13 +21,57 @@ const TABLE: [u16; 256] = {
     t
 };
 
+/// `POW[j][x]`: the high byte of the table applied `j` times (`POW[0]` is the identity).
+///
+/// Each step of the standard's algorithm keeps only the high byte of the previous value:
+/// `x' = hi(TABLE[x]) ^ byte`, and the check value is `TABLE[x]` of the last `x`. The table is
+/// linear over GF(2) (a CRC table maps XOR to XOR), so eight steps unroll to
+/// `x'' = POW[8][x] ^ POW[7][b1] ^ … ^ POW[1][b7] ^ b8`: eight independent lookups and one that
+/// depends on the previous state, instead of a chain of eight dependent lookups.
+const POW: [[u8; 256]; 9] = {
+    let mut p = [[0u8; 256]; 9];
+    let mut v = 0;
+    while v < 256 {
+        p[0][v] = v as u8;
+        v += 1;
+    }
+    let mut j = 1;
+    while j < 9 {
+        let mut v = 0;
+        while v < 256 {
+            p[j][v] = (TABLE[p[j - 1][v] as usize] >> 8) as u8;
+            v += 1;
+        }
+        j += 1;
+    }
+    p
+};
+
 /// HJ 212-2017 Appendix A: `crc = (crc >> 8) ^ byte`, then 8 reflected shifts with 0xA001 —
 /// which, as `(crc >> 8) ^ byte` fits in a byte, is one table lookup. Not CRC-16/MODBUS, which
-/// XORs the byte into the low half and keeps the high byte.
+/// XORs the byte into the low half and keeps the high byte. Computed eight bytes at a time (see
+/// [`POW`]); tested against the bit-by-bit loop.
 pub fn hj212(data: &[u8]) -> u16 {
-    data.iter().fold(0xFFFF, |crc, &b| {
-        TABLE[usize::from((crc >> 8) ^ u16::from(b))]
-    })
+    let Some((&first, rest)) = data.split_first() else {
+        return 0xFFFF;
+    };
+    let mut x = 0xFF ^ first;
+    let mut blocks = rest.chunks_exact(8);
+    for c in &mut blocks {
+        x = POW[8][usize::from(x)]
+            ^ POW[7][usize::from(c[0])]
+            ^ POW[6][usize::from(c[1])]
+            ^ POW[5][usize::from(c[2])]
+            ^ POW[4][usize::from(c[3])]
+            ^ POW[3][usize::from(c[4])]
+            ^ POW[2][usize::from(c[5])]
+            ^ POW[1][usize::from(c[6])]
+            ^ c[7];
+    }
+    for &b in blocks.remainder() {
+        x = POW[1][usize::from(x)] ^ b;
+    }
+    TABLE[usize::from(x)]
 }
 
 /// CRC-16/MODBUS (init 0xFFFF, reflected 0xA001, no final XOR).
