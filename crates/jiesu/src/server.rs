@@ -121,11 +121,29 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
+/// Deletes expired sessions now and then every hour. Lookups already refuse them; this keeps the
+/// table from growing with every sign-in.
+pub fn start_housekeeping(store: Store) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let now = chrono::Utc::now().timestamp_millis();
+            match store.purge_sessions(now).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "expired sessions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expired sessions not purged"),
+            }
+        }
+    });
+}
+
 /// Serves until SIGINT/SIGTERM.
 pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    start_housekeeping(state.store.clone());
     println!("jiesu listening on http://{}", listener.local_addr()?);
     jiesu_api::serve(listener, jiesu_api::router(state), shutdown_signal()).await?;
     Ok(())

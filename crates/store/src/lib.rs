@@ -55,6 +55,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_monitoring.sql")),
     (3, include_str!("../migrations/sqlite/0003_samples.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_sessions_expiry.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -63,6 +67,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0002_monitoring.sql"),
     ),
     (3, include_str!("../migrations/postgres/0003_samples.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_sessions_expiry.sql"),
+    ),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {
