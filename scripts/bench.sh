@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the HTTP benchmarks of docs/PERFORMANCE.md. Not part of CI (release build, minutes of load).
-# Usage: bash scripts/bench.sh [intake|worklist|all]   (PG_URL defaults to the local test server)
+# Usage: bash scripts/bench.sh [intake|worklist|monitoring|all]   (PG_URL defaults to the local test server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -16,9 +16,21 @@ fresh_pg() { # fresh_pg NAME → URL of an empty database
 echo "== machine: $(nproc) cores, $(uname -r), $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)"
 if [[ $what == intake || $what == all ]]; then
   echo "== intake, SQLite"
-  $J bench intake --concurrency 64 --seconds 10
+  $J bench intake --concurrency 64 --seconds 10 --rounds 3
   echo "== intake, PostgreSQL"
-  $J bench intake --concurrency 64 --seconds 10 --database "$(fresh_pg jiesu_bench_intake)"
+  $J bench intake --concurrency 64 --seconds 10 --rounds 3 --database "$(fresh_pg jiesu_bench_intake)"
+fi
+if [[ $what == monitoring || $what == all ]]; then
+  echo "== HJ 212 codec, one core"
+  for _ in 1 2 3; do $J bench hj212 --seconds 5; done
+  for w in 1 8 16 32; do
+    echo "== TCP ingest, SQLite, 1000 connections, window $w"
+    $J bench ingest --connections 1000 --seconds 10 --window "$w"
+  done
+  echo "== TCP ingest, SQLite, 9000 connections, window 1"
+  $J bench ingest --connections 9000 --seconds 10 --window 1
+  echo "== TCP ingest, PostgreSQL, 1000 connections, window 16"
+  $J bench ingest --connections 1000 --seconds 10 --window 16 --database "$(fresh_pg jiesu_bench_ingest)"
 fi
 if [[ $what == worklist || $what == all ]]; then
   echo "== worklist, SQLite, $CASES cases"
