@@ -29,6 +29,13 @@ if [[ $what == monitoring || $what == all ]]; then
   done
   echo "== TCP ingest, SQLite, 9000 connections, window 1"
   $J bench ingest --connections 9000 --seconds 10 --window 1
+  echo "== TCP ingest, 10000 connections, window 1, server in its own process"
+  rm -rf target/bench-srv
+  $J demo --data-dir target/bench-srv --cases 0 --no-simulator --listen 127.0.0.1:18081 --hj212-listen 127.0.0.1:19213 >/dev/null &
+  srv=$!
+  for _ in $(seq 60); do (exec 3<>/dev/tcp/127.0.0.1/19213) 2>/dev/null && break; sleep 1; done
+  $J bench ingest --server 127.0.0.1:19213 --data-dir target/bench-srv --connections 10000 --seconds 10 --window 1
+  kill "$srv"
   echo "== TCP ingest, PostgreSQL, 1000 connections, window 16"
   $J bench ingest --connections 1000 --seconds 10 --window 16 --database "$(fresh_pg jiesu_bench_ingest)"
 fi

@@ -89,6 +89,8 @@ pub fn codec(seconds: u64) -> (u64, f64) {
 }
 
 pub struct IngestReport {
+    /// Devices whose connection was accepted (and held for the run).
+    pub connected: u64,
     pub acked: u64,
     pub seconds: f64,
     pub p50_ms: f64,
@@ -171,6 +173,7 @@ pub async fn ingest(
     window: usize,
 ) -> IngestReport {
     let acked = Arc::new(AtomicU64::new(0));
+    let connected = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let window = window.max(1);
@@ -178,6 +181,7 @@ pub async fn ingest(
     let mut tasks = Vec::new();
     for (i, st) in stations.into_iter().enumerate() {
         let acked = acked.clone();
+        let connected = connected.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let vals = [
@@ -193,6 +197,7 @@ pub async fn ingest(
             let Ok(mut c) = TcpStream::connect(addr).await else {
                 return lat;
             };
+            connected.fetch_add(1, Ordering::Relaxed);
             let _ = c.set_nodelay(true);
             let mut buf = vec![0u8; 64 * 1024];
             let mut out = Vec::with_capacity(window * 512);
@@ -246,6 +251,7 @@ pub async fn ingest(
         }
     };
     IngestReport {
+        connected: connected.load(Ordering::Relaxed),
         acked: acked.load(Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
         p50_ms: pct(0.5),

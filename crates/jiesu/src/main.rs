@@ -227,6 +227,14 @@ enum BenchCmd {
         /// a device sending its backlog after an outage.
         #[arg(long, default_value_t = 1)]
         window: usize,
+        /// Load a jiesu already running in another process (its HJ 212 address) instead of one
+        /// started in this process, so client and server each have their own descriptor limit.
+        /// Needs `--data-dir` of that server (SQLite): stations are registered and samples counted
+        /// there.
+        #[arg(long, requires = "data_dir")]
+        server: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
         #[arg(long)]
         database: Option<String>,
     },
@@ -606,33 +614,78 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             connections,
             seconds,
             window,
+            server: external,
+            data_dir,
             database,
         } => {
-            let dir = tempfile_dir()?;
+            let dir = match &data_dir {
+                Some(d) => d.clone(),
+                None => tempfile_dir()?,
+            };
             let store = server::open(&dir, database.as_deref()).await?;
-            let users = server::build_demo(&store, &dir, 0, 1, now()).await?;
-            let _ = users;
+            if external.is_none() {
+                server::build_demo(&store, &dir, 0, 1, now()).await?;
+            }
             // One registered station per connection.
             let mut stations = Vec::new();
             let base = jiesu::stations::demo_stations(1, &["420381001".to_string()], "420381D05");
+            // MNs unique to this run: a data dir loaded before keeps its samples, and a resent
+            // data time would replace one of them instead of adding a sample to count.
+            let run = now().timestamp() % 1_000_000;
+            anyhow::ensure!(connections < 100_000, "at most 99,999 connections");
             for i in 0..connections {
                 let mut s = base[i % jiesu::stations::RIVERS].clone();
-                s.station.mn = format!("BENCH{i:07}");
+                s.station.mn = format!("B{run:06}{i:05}");
                 s.flag = 5;
                 store
                     .put_station(&jiesu::stations::row(&s), now().timestamp_millis())
                     .await?;
                 stations.push(s);
             }
-            let state = server::app_state(store.clone()).await?;
-            let (ingest, addr) = server::start_ingest(store.clone(), &state, "127.0.0.1:0")
-                .await?
-                .context("no listener")?;
+            let (ingest, addr) = match &external {
+                None => {
+                    let state = server::app_state(store.clone()).await?;
+                    let (ingest, addr) = server::start_ingest(store.clone(), &state, "127.0.0.1:0")
+                        .await?
+                        .context("no listener")?;
+                    (Some(ingest), addr)
+                }
+                Some(a) => {
+                    let addr: std::net::SocketAddr = a.parse().context("--server: host:port")?;
+                    // The server learns new stations when an unknown MN arrives (at most every
+                    // 2 s): knock until the first station is answered.
+                    let probe = jiesu::bench_monitor::UploadTemplate::new(
+                        &stations[0],
+                        &[("w01001", 7.5, "N")],
+                    )
+                    .context("template")?;
+                    let mut known = false;
+                    for attempt in 0..15 {
+                        let mut c = tokio::net::TcpStream::connect(addr).await?;
+                        let mut bytes = Vec::new();
+                        probe.write(now().timestamp() - 86_400 - attempt, 0, &mut bytes);
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        c.write_all(&bytes).await?;
+                        let mut buf = [0u8; 512];
+                        if let Ok(Ok(n)) =
+                            tokio::time::timeout(Duration::from_secs(1), c.read(&mut buf)).await
+                            && n > 0
+                        {
+                            known = true;
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    anyhow::ensure!(known, "the server at {addr} does not know the stations");
+                    (None, addr)
+                }
+            };
             let before = store.count_all_samples().await?;
             let r = jiesu::bench_monitor::ingest(addr, stations.clone(), seconds, window).await;
             let stored = store.count_all_samples().await? - before;
             println!(
-                "TCP ingest, {connections} connections, window {window}: {} packets acknowledged in {:.1} s = {:.0} packets/s; ack p50 {:.2} ms, p99 {:.2} ms",
+                "TCP ingest, {} of {connections} connections held, window {window}: {} packets acknowledged in {:.1} s = {:.0} packets/s; ack p50 {:.2} ms, p99 {:.2} ms",
+                r.connected,
                 r.acked,
                 r.seconds,
                 r.acked as f64 / r.seconds,
