@@ -1,6 +1,7 @@
 //! Monitoring end to end over real TCP: a river station crosses its target → exactly one alarm
 //! case for its unit, readings as evidence, recovery recorded on it; a wrong password is refused
-//! and logged with nothing stored; a bad CRC stores nothing and keeps the connection.
+//! and logged with nothing stored; a bad CRC or a missing DataTime stores nothing and keeps the
+//! connection; a backlog in one write is stored and answered in order.
 
 use std::time::Duration;
 
@@ -140,6 +141,23 @@ async fn crossing_the_target(database: Option<String>) {
             .is_none()
     );
     assert_eq!(store.count_readings(MN).await.unwrap(), 0);
+    // An upload without a usable DataTime: refused with its reason, nothing stored, no ack.
+    let mut no_time = upload(1, 0.2, "pw1234");
+    no_time.cp[0][0].1 = "2026-11-23".into();
+    assert!(
+        exchange(
+            &mut conn,
+            no_time.encode(CrcMode::Standard).as_bytes(),
+            Duration::from_millis(800)
+        )
+        .await
+        .is_none()
+    );
+    assert_eq!(store.count_readings(MN).await.unwrap(), 0);
+    assert_eq!(
+        store.ingest_refusals(MN).await.unwrap().last().unwrap().0,
+        "bad_data_time"
+    );
     // Good data is acknowledged with 9014 after it is stored.
     let ack = exchange(
         &mut conn,
