@@ -34,13 +34,6 @@ struct Upload {
     part: Option<Packet>,
 }
 
-/// An upload after its durable write.
-struct Stored {
-    reg: Arc<Registered>,
-    row: SampleRow,
-    part: Option<Packet>,
-}
-
 /// What one framed packet asks of its connection.
 enum Step {
     Upload(Box<Upload>),
@@ -381,10 +374,14 @@ impl Ingest {
         }
     }
 
-    /// Stores the uploads a connection has read so far in one durable write. On success returns
-    /// their acknowledgements (in order) and the stored rows beside their stations, for
-    /// [`Ingest::observe`]; on failure nothing is acknowledged, so the devices send again.
-    async fn store(&self, batch: Vec<Upload>) -> Option<(Vec<u8>, Vec<Stored>)> {
+    /// Stores the uploads a connection has read so far in one durable write, then judges each
+    /// (see [`Ingest::observe`]) and returns their acknowledgements, in order. `None` if the
+    /// write failed: nothing is acknowledged, so the devices send again.
+    async fn store_and_observe(
+        &self,
+        batch: Vec<Upload>,
+        parts: &mut Reassembler,
+    ) -> Option<Vec<u8>> {
         let mut rows = Vec::with_capacity(batch.len());
         let mut acks = Vec::new();
         let mut rest = Vec::with_capacity(batch.len());
@@ -396,25 +393,28 @@ impl Ingest {
             rest.push((u.reg, u.part));
         }
         let n = rows.len();
-        match self.store.store_samples(rows).await {
-            Ok(rows) => Some((
-                acks,
-                rest.into_iter()
-                    .zip(rows)
-                    .map(|((reg, part), row)| Stored { reg, row, part })
-                    .collect(),
-            )),
+        let rows = match self.store.store_samples(rows).await {
+            Ok(rows) => rows,
             Err(e) => {
                 tracing::error!(error = %e, n, "readings not stored");
-                None
+                return None;
             }
+        };
+        for ((reg, part), row) in rest.into_iter().zip(rows) {
+            self.observe(&reg, row, part, parts).await;
         }
+        Some(acks)
     }
 
     /// After an upload is stored: the station's status, and its whole sample (split parts are
     /// joined first) through the alarm tracker, which may open or annotate a case.
-    async fn observe(&self, stored: Stored, parts: &mut Reassembler) {
-        let Stored { reg, row, part } = stored;
+    async fn observe(
+        &self,
+        reg: &Registered,
+        row: SampleRow,
+        part: Option<Packet>,
+        parts: &mut Reassembler,
+    ) {
         let (kind, received_ms) = (row.kind, row.received_ms);
         let whole = match part {
             Some(p) => match parts.push(p) {
@@ -473,7 +473,7 @@ impl Ingest {
             Err(_) => vec![],
         };
         for ev in events {
-            if let Err(e) = self.on_alarm(&reg, ev, sample.at_ms).await {
+            if let Err(e) = self.on_alarm(reg, ev, sample.at_ms).await {
                 tracing::error!(error = %e, mn = %reg.row.mn, "alarm not recorded");
             }
         }
@@ -749,13 +749,13 @@ async fn flush(
     if uploads.is_empty() {
         return true;
     }
-    let Some((acks, stored)) = ingest.store(std::mem::take(uploads)).await else {
+    // Judged before acknowledged: once a device has its 9014, any case its reading opens exists.
+    let Some(acks) = ingest
+        .store_and_observe(std::mem::take(uploads), parts)
+        .await
+    else {
         // Not stored, so not acknowledged: the device will send them again.
         return true;
     };
-    // Judged before acknowledged: once a device has its 9014, any case its reading opens exists.
-    for s in stored {
-        ingest.observe(s, parts).await;
-    }
     acks.is_empty() || stream.write_all(&acks).await.is_ok()
 }
