@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -765,6 +766,7 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             let store = server::open(&dir, database.as_deref()).await?;
             let users = server::build_demo(&store, &dir, 0, 1, now()).await?;
             let backend = format!("{:?}", store.backend());
+            let writer = store.clone();
             let state = server::app_state(store).await?;
             let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
             let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -822,6 +824,8 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 // Each round its own keys: a key seen before would answer without a new case.
                 let make = make.clone();
                 let offset = u64::from(round) << 40;
+                let batches_before = writer.writer_stats().batches.load(Ordering::Relaxed);
+                let busy_before = writer.writer_stats().busy_micros.load(Ordering::Relaxed);
                 let i = loadgen::run(
                     &format!("POST /api/v1/cases ({backend})"),
                     vec![c.clone()],
@@ -832,6 +836,15 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 )
                 .await;
                 println!("{}", i.line());
+                let batches =
+                    writer.writer_stats().batches.load(Ordering::Relaxed) - batches_before;
+                let busy = writer.writer_stats().busy_micros.load(Ordering::Relaxed) - busy_before;
+                println!(
+                    "writer: {batches} commits, {:.1} cases and {:.2} ms per commit, busy {:.0} % of the time",
+                    i.requests as f64 / batches.max(1) as f64,
+                    busy as f64 / 1000.0 / batches.max(1) as f64,
+                    busy as f64 / 1e4 / i.seconds.max(1e-9)
+                );
                 println!(
                     "round {}: intake / echo = {:.1} %",
                     round + 1,

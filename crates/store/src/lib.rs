@@ -1,5 +1,6 @@
 //! jiesu's storage: the append-only, hash-chained event log and the projections that serve reads,
-//! on SQLite (embedded, the default) or PostgreSQL, through one sqlx `Any` code path.
+//! on SQLite (embedded, the default) or PostgreSQL. Reads and setup go through one sqlx `Any` code
+//! path; the group-commit writer has one batch logic with a statement set per backend.
 //!
 //! Writes go through one writer task per process that batches many requests into one transaction
 //! (group commit): a caller hears "done" only after that transaction has committed.
@@ -15,7 +16,9 @@ use std::time::Duration;
 
 use jiesu_domain::DomainError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor};
+use std::str::FromStr;
 use tokio::sync::{mpsc, oneshot};
 
 pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
@@ -145,13 +148,20 @@ impl Store {
         };
         let stats = Arc::new(WriterStats::default());
         let (tx, rx) = mpsc::channel(4096);
-        // The writer is the one serial path every write waits on, and each statement is a round
-        // trip to it: on its own thread (with its connection made there) it is never queued
-        // behind request handlers.
+        // The writer is the one serial path every write waits on: on its own thread (with its
+        // connection made there) it is never queued behind request handlers.
         let (ready_tx, ready_rx) = oneshot::channel::<Result<(), StoreError>>();
         let writer_stats = stats.clone();
         let (write_opts, write_conn) = (pool_opts(), opts.clone());
-        let checkpoint_opts = pool_opts();
+        // SQLite's writer talks to the file directly (see the writer module).
+        let sqlite_file = match backend {
+            Backend::Sqlite => Some(
+                SqliteConnectOptions::from_str(url)?
+                    .get_filename()
+                    .to_path_buf(),
+            ),
+            Backend::Postgres => None,
+        };
         std::thread::Builder::new()
             .name("jiesu-writer".into())
             .spawn(move || {
@@ -168,54 +178,52 @@ impl Store {
                     }
                 };
                 rt.block_on(async move {
-                    let write = match async {
-                        // No ping before each batch: a dead connection fails the batch, which
-                        // is retried, and the pool reconnects.
+                    let migrated = async {
                         let pool = write_opts
                             .max_connections(1)
                             .min_connections(1)
                             .test_before_acquire(false)
-                            .connect_with(write_conn.clone())
+                            .connect_with(write_conn)
                             .await?;
                         migrate(&pool, backend).await?;
                         Ok::<_, StoreError>(pool)
                     }
-                    .await
-                    {
+                    .await;
+                    let pool = match migrated {
                         Ok(pool) => pool,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;
                         }
                     };
-                    if backend == Backend::Sqlite {
-                        // Checkpoints copy the WAL back into the database file. Done by the
-                        // committing writer they would sit on the serial path; here a second
-                        // connection does them beside it, and the writer's own automatic
-                        // checkpoint (at 10,000 pages) is only a backstop.
-                        let _ = sqlx::query("PRAGMA wal_autocheckpoint=10000")
-                            .execute(&write)
-                            .await;
-                        if let Ok(cp) = checkpoint_opts
-                            .max_connections(1)
-                            .connect_with(write_conn)
-                            .await
-                        {
-                            tokio::spawn(async move {
-                                loop {
-                                    tokio::time::sleep(Duration::from_millis(500)).await;
-                                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                                        .execute(&cp)
-                                        .await
-                                    {
-                                        tracing::warn!(error = %e, "checkpoint failed");
-                                    }
+                    match sqlite_file {
+                        None => {
+                            // No ping before each batch: a dead connection fails the batch,
+                            // which is retried, and the pool reconnects.
+                            let _ = ready_tx.send(Ok(()));
+                            writer::run(writer::PgDb::new(pool), rx, writer_stats).await;
+                        }
+                        Some(path) => {
+                            pool.close().await;
+                            let db = match writer::SqliteDb::open(&path) {
+                                Ok(db) => db,
+                                Err(e) => {
+                                    let _ = ready_tx.send(Err(StoreError::Unavailable(format!(
+                                        "cannot open the write connection: {e}"
+                                    ))));
+                                    return;
                                 }
-                            });
+                            };
+                            // The checkpointer stops when the writer's end of this drops.
+                            let (_stop, stopped) = std::sync::mpsc::channel::<()>();
+                            let cp_path = path.clone();
+                            let _ = std::thread::Builder::new()
+                                .name("jiesu-checkpoint".into())
+                                .spawn(move || writer::checkpoint_loop(&cp_path, stopped));
+                            let _ = ready_tx.send(Ok(()));
+                            writer::run(db, rx, writer_stats).await;
                         }
                     }
-                    let _ = ready_tx.send(Ok(()));
-                    writer::run(write, backend, rx, writer_stats).await;
                 });
             })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer: {e}")))?;

@@ -1,9 +1,8 @@
 //! Stations, readings, alarms and the ingest log.
 
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
-use crate::writer::values_list;
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationRow {
@@ -118,33 +117,6 @@ pub struct AlarmRow {
 /// Inserts samples; a sample sent again (same station, kind, data time and part) replaces the
 /// stored one. Callers pass at most one row per key (PostgreSQL refuses a statement that would
 /// update one row twice).
-pub(crate) async fn insert_samples(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    rows: &[&SampleRow],
-) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(128) {
-        let sql = format!(
-            "INSERT INTO samples (mn, kind, at, part, received_at, readings) VALUES {} \
-             ON CONFLICT (mn, kind, at, part) DO UPDATE SET received_at = excluded.received_at, \
-             readings = excluded.readings",
-            values_list(backend, chunk.len(), 6)
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(&r.mn)
-                .bind(r.kind)
-                .bind(r.at_ms)
-                .bind(r.part)
-                .bind(r.received_ms)
-                .bind(encode_readings(&r.readings));
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
 fn station_row(r: &sqlx::any::AnyRow) -> Result<StationRow, StoreError> {
     Ok(StationRow {
         mn: r.try_get(0)?,
