@@ -155,11 +155,16 @@ impl Store {
         let (write_opts, write_conn) = (pool_opts(), opts.clone());
         // SQLite's writer talks to the file directly (see the writer module).
         let sqlite_file = match backend {
-            Backend::Sqlite => Some(
-                SqliteConnectOptions::from_str(url)?
+            Backend::Sqlite => {
+                let file = SqliteConnectOptions::from_str(url)?
                     .get_filename()
-                    .to_path_buf(),
-            ),
+                    .to_path_buf();
+                // The writer and the readers are separate connections: they must share a file.
+                if url.contains(":memory:") || url.contains("mode=memory") {
+                    return Err(StoreError::BadUrl(redact_url(url)));
+                }
+                Some(file)
+            }
             Backend::Postgres => None,
         };
         std::thread::Builder::new()
@@ -312,5 +317,17 @@ mod tests {
             "postgres://jiesu:***@db:5432/jiesu"
         );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[tokio::test]
+    async fn in_memory_sqlite_is_refused() {
+        // The writer and the readers would each get a database of their own.
+        for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+            match Store::open(url).await {
+                Err(StoreError::BadUrl(_)) => {}
+                Err(e) => panic!("{url}: {e}"),
+                Ok(_) => panic!("{url} was accepted"),
+            }
+        }
     }
 }
