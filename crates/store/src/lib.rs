@@ -9,6 +9,7 @@ mod chain;
 mod monitoring;
 mod reads;
 mod setup;
+pub mod testing;
 mod writer;
 
 use std::sync::Arc;

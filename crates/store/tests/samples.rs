@@ -4,42 +4,8 @@
 use jiesu_store::{FactorValue, SampleRow, Store};
 use sqlx::Connection;
 
-fn pg_admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A fresh PostgreSQL database, or None (with a notice) when no server answers; with
-/// JIESU_REQUIRE_PG=1 (as in CI) a missing server fails the test.
 async fn fresh_pg() -> Option<String> {
-    sqlx::any::install_default_drivers();
-    let admin = pg_admin_url();
-    // Tests run in parallel threads: the counter keeps two names apart within one microsecond.
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let name = format!(
-        "jiesu_store_{}_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let created = async {
-        let mut c = sqlx::AnyConnection::connect(&admin).await?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut c)
-            .await?;
-        Ok::<_, sqlx::Error>(())
-    }
-    .await;
-    match created {
-        Ok(()) => Some(format!("{}/{name}", admin.rsplit_once('/')?.0)),
-        Err(e) if std::env::var("JIESU_REQUIRE_PG").is_ok_and(|v| v == "1") => {
-            panic!("PostgreSQL is required (JIESU_REQUIRE_PG=1) but {admin} did not answer: {e}")
-        }
-        Err(e) => {
-            eprintln!("NOTICE: PostgreSQL tests skipped, {admin} did not answer: {e}");
-            None
-        }
-    }
+    jiesu_store::testing::fresh_pg_database("jiesu_store").await
 }
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {

@@ -89,68 +89,19 @@ pub fn sqlite() -> &'static Env {
     E.get_or_init(|| start(None, "sqlite"))
 }
 
-pub fn pg_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh PostgreSQL database for this test binary, or None (with a printed notice) when no
-/// server answers. CI sets JIESU_REQUIRE_PG=1, and then a missing server fails the test.
 /// A fresh, empty PostgreSQL database's URL, or None (with a notice) when no server answers;
 /// with JIESU_REQUIRE_PG=1 a missing server is a failure.
 pub fn fresh_pg_database() -> Option<String> {
-    let admin = pg_url();
-    // Tests run in parallel threads: the counter keeps two names apart within one microsecond.
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let name = format!(
-        "jiesu_test_{}_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_micros(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let created = std::thread::spawn({
-        let admin = admin.clone();
-        let name = name.clone();
-        move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    use sqlx::Connection;
-                    sqlx::any::install_default_drivers();
-                    let mut c = sqlx::AnyConnection::connect(&admin).await?;
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                        .execute(&mut c)
-                        .await?;
-                    Ok::<_, sqlx::Error>(())
-                })
-        }
+    // Called from synchronous test setup: the database is made on a runtime of its own.
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a test runtime")
+            .block_on(jiesu_store::testing::fresh_pg_database("jiesu_test"))
     })
     .join()
-    .unwrap();
-    match created {
-        Ok(()) => {
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_string())
-                .unwrap_or(admin);
-            Some(format!("{base}/{name}"))
-        }
-        Err(e) => {
-            if std::env::var("JIESU_REQUIRE_PG").is_ok_and(|v| v == "1") {
-                panic!(
-                    "PostgreSQL is required (JIESU_REQUIRE_PG=1) but {} did not answer: {e}",
-                    pg_url()
-                );
-            }
-            eprintln!(
-                "NOTICE: PostgreSQL at {} not reachable ({e}); PostgreSQL tests skipped",
-                pg_url()
-            );
-            None
-        }
-    }
+    .expect("creating the test database panicked")
 }
 
 pub fn postgres() -> Option<&'static Env> {
