@@ -13,7 +13,7 @@ use jiesu_domain::{
 };
 use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, PacketRef, Reassembler};
 use jiesu_monitor::{AlarmEvent, AlarmRules, Reading, Sample, Station, Tracker};
-use jiesu_store::{FactorValue, NewUser, SampleRow, StationRow, Store};
+use jiesu_store::{NewUser, SampleRow, StationRow, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -339,15 +339,7 @@ impl Ingest {
                             1
                         },
                         received_ms: (self.clock)().timestamp_millis(),
-                        readings: sample
-                            .readings
-                            .into_iter()
-                            .map(|r| FactorValue {
-                                factor: r.factor,
-                                value: r.value,
-                                flag: r.flag,
-                            })
-                            .collect(),
+                        readings: sample.readings,
                     },
                     ack: packet.needs_ack().then(|| {
                         jiesu_hj212::data_ack_ref(&packet)
@@ -423,15 +415,7 @@ impl Ingest {
             },
             None => Some(Sample {
                 at_ms: row.at_ms,
-                readings: row
-                    .readings
-                    .into_iter()
-                    .map(|f| Reading {
-                        factor: f.factor,
-                        value: f.value,
-                        flag: f.flag,
-                    })
-                    .collect(),
+                readings: row.readings,
             }),
         };
         // One judgement serves the status and the tracker.

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
 pub use monitoring::{
-    AlarmRow, FactorValue, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
+    AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
 pub use reads::{CaseFilter, StoredEvent};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};

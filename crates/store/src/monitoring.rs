@@ -1,5 +1,6 @@
 //! Stations, readings, alarms and the ingest log.
 
+use jiesu_monitor::Reading;
 use sqlx::Row;
 
 use crate::{Store, StoreError};
@@ -33,14 +34,6 @@ pub struct ReadingRow {
     pub received_ms: i64,
 }
 
-/// One factor of a sample: its value field and its HJ 212 data flag.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FactorValue {
-    pub factor: String,
-    pub value: Option<f64>,
-    pub flag: Option<String>,
-}
-
 /// One upload as stored: a station's factors at one data time (one row, not one per factor).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleRow {
@@ -51,13 +44,13 @@ pub struct SampleRow {
     /// PNO of a split upload, 1 when not split: the parts of a sample are stored side by side.
     pub part: i64,
     pub received_ms: i64,
-    pub readings: Vec<FactorValue>,
+    pub readings: Vec<Reading>,
 }
 
 /// The stored form of a sample's factors: `code,value,flag` joined by `;`. HJ 212 uses both
 /// characters as separators, so no parsed code or flag contains them; anything else that does
 /// has them replaced rather than corrupting its neighbours.
-pub fn encode_readings(readings: &[FactorValue]) -> String {
+pub fn encode_readings(readings: &[Reading]) -> String {
     use std::fmt::Write;
     fn push_clean(out: &mut String, s: &str) {
         if s.contains([',', ';']) {
@@ -87,14 +80,14 @@ pub fn encode_readings(readings: &[FactorValue]) -> String {
 }
 
 /// Reads back [`encode_readings`]; entries that are not `code,value,flag` are skipped.
-pub fn decode_readings(s: &str) -> Vec<FactorValue> {
+pub fn decode_readings(s: &str) -> Vec<Reading> {
     s.split(';')
         .filter_map(|item| {
             let mut it = item.splitn(3, ',');
             let factor = it.next().filter(|f| !f.is_empty())?;
             let value = it.next()?;
             let flag = it.next()?;
-            Some(FactorValue {
+            Some(Reading {
                 factor: factor.to_string(),
                 value: value.parse::<f64>().ok().filter(|v| v.is_finite()),
                 flag: (!flag.is_empty()).then(|| flag.to_string()),
@@ -454,8 +447,8 @@ fn alarm_row(r: &sqlx::any::AnyRow) -> Result<AlarmRow, StoreError> {
 mod tests {
     use super::*;
 
-    fn fv(factor: &str, value: Option<f64>, flag: Option<&str>) -> FactorValue {
-        FactorValue {
+    fn fv(factor: &str, value: Option<f64>, flag: Option<&str>) -> Reading {
+        Reading {
             factor: factor.into(),
             value,
             flag: flag.map(str::to_string),

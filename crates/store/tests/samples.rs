@@ -1,7 +1,8 @@
 //! Monitoring samples on both backends: one row per upload, split parts side by side, resends
 //! replacing, period means from valid readings only, and the migration from one row per factor.
 
-use jiesu_store::{FactorValue, SampleRow, Store};
+use jiesu_monitor::Reading;
+use jiesu_store::{SampleRow, Store};
 use sqlx::Connection;
 
 async fn fresh_pg() -> Option<String> {
@@ -12,15 +13,15 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())
 }
 
-fn fv(factor: &str, value: Option<f64>, flag: Option<&str>) -> FactorValue {
-    FactorValue {
+fn fv(factor: &str, value: Option<f64>, flag: Option<&str>) -> Reading {
+    Reading {
         factor: factor.into(),
         value,
         flag: flag.map(str::to_string),
     }
 }
 
-fn sample(at_ms: i64, part: i64, readings: Vec<FactorValue>) -> SampleRow {
+fn sample(at_ms: i64, part: i64, readings: Vec<Reading>) -> SampleRow {
     SampleRow {
         mn: "MN01".into(),
         kind: "rtd",
