@@ -76,6 +76,11 @@ impl WriteDb for SqliteDb {
     type Tx<'a> = SqliteTx<'a>;
 
     async fn begin(&mut self) -> Result<SqliteTx<'_>, WriteError> {
+        if !self.conn.is_autocommit() {
+            // A rollback that failed when a batch was dropped (rusqlite cannot report it) left
+            // the transaction open; end it, or every later BEGIN would fail.
+            self.conn.execute_batch("ROLLBACK;")?;
+        }
         Ok(SqliteTx {
             tx: self
                 .conn
