@@ -54,6 +54,13 @@ pub enum StoreError {
     BadUrl(String),
 }
 
+/// What every SQLite connection is set to, the sqlx pools' and the writer's alike. WAL lets readers
+/// run beside the writer; FULL makes every commit durable before the caller hears about it;
+/// statement journals stay in memory instead of temp files.
+pub(crate) const SQLITE_SETTINGS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
+     PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+
 /// Migrations, embedded; both folders carry the same versions (a test checks it).
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
@@ -131,15 +138,7 @@ impl Store {
             if backend == Backend::Sqlite {
                 o.after_connect(|conn, _| {
                     Box::pin(async move {
-                        // WAL lets readers run beside the writer; FULL makes every commit durable
-                        // before the caller hears about it. Statement journals (multi-row
-                        // inserts) stay in memory instead of temp files.
-                        conn.execute(
-                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                             PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; \
-                             PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_SETTINGS).await?;
                         Ok(())
                     })
                 })

@@ -19,19 +19,13 @@ pub(crate) struct SqliteDb {
     conn: Connection,
 }
 
-/// The settings every jiesu SQLite connection has (the sqlx pools set the same ones).
+/// A connection to the database file with the settings every jiesu SQLite connection has.
 fn connect(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    // WAL lets readers run beside the writer; FULL makes every commit durable before the caller
-    // hears about it.
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
-         PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
-    )?;
+    conn.execute_batch(crate::SQLITE_SETTINGS)?;
     Ok(conn)
 }
 
