@@ -18,6 +18,9 @@ pub struct LoadReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// CPU time of the whole process (server, load generator, writer) per answered request:
+    /// steadier than the rate when the machine's speed wanders, and it says where a change helps.
+    pub cpu_us_per_request: Option<f64>,
 }
 
 impl LoadReport {
@@ -25,8 +28,12 @@ impl LoadReport {
         self.requests as f64 / self.seconds
     }
     pub fn line(&self) -> String {
+        let cpu = self
+            .cpu_us_per_request
+            .map(|c| format!("  cpu {c:>5.1} µs/req"))
+            .unwrap_or_default();
         format!(
-            "{:<28} {:>9.0} req/s  ok {:>8}  errors {:>5}  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+            "{:<28} {:>9.0} req/s  ok {:>8}  errors {:>5}  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms{cpu}",
             self.label,
             self.rate(),
             self.requests,
@@ -53,6 +60,7 @@ pub async fn run(
 ) -> LoadReport {
     let counter = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let cpu_before = process_cpu_ns();
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
@@ -96,6 +104,12 @@ pub async fn run(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_us_per_request = match (cpu_before, process_cpu_ns()) {
+        (Some(a), Some(b)) if !all.is_empty() => {
+            Some(b.saturating_sub(a) as f64 / 1000.0 / all.len() as f64)
+        }
+        _ => None,
+    };
     all.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| {
         if all.is_empty() {
@@ -112,5 +126,17 @@ pub async fn run(
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         max_ms: all.last().copied().unwrap_or(0.0),
+        cpu_us_per_request,
     }
+}
+
+/// Nanoseconds on CPU so far, user and system, of the whole process, ended threads included
+/// (Linux's /proc/self/stat, in ticks of 1/100 s; `None` elsewhere).
+pub fn process_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10_000_000)
 }

@@ -810,6 +810,7 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 )
             });
             let mut totals = [(0u64, 0f64); 2];
+            let mut cpu = [0f64; 2];
             for round in 0..rounds.max(1) {
                 let e = loadgen::run(
                     "axum JSON echo",
@@ -854,6 +855,9 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 totals[0].1 += e.seconds;
                 totals[1].0 += i.requests;
                 totals[1].1 += i.seconds;
+                for (k, r) in [(0, &e), (1, &i)] {
+                    cpu[k] += r.cpu_us_per_request.unwrap_or(0.0) * r.requests as f64;
+                }
             }
             let (echo_rate, intake_rate) = (
                 totals[0].0 as f64 / totals[0].1.max(1e-9),
@@ -863,6 +867,16 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 "all rounds: echo {echo_rate:.0} req/s, intake {intake_rate:.0} cases/s, intake / echo = {:.1} %",
                 100.0 * intake_rate / echo_rate.max(1.0)
             );
+            let (echo_cpu, intake_cpu) = (
+                cpu[0] / totals[0].0.max(1) as f64,
+                cpu[1] / totals[1].0.max(1) as f64,
+            );
+            if echo_cpu > 0.0 {
+                println!(
+                    "all rounds: CPU per request (whole process): echo {echo_cpu:.1} µs, intake {intake_cpu:.1} µs, echo / intake = {:.1} %",
+                    100.0 * echo_cpu / intake_cpu.max(1e-9)
+                );
+            }
             Ok(())
         }
         BenchCmd::Worklist {

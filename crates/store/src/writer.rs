@@ -507,7 +507,7 @@ async fn run_intakes<T: WriteTx>(
             },
             other => other.clone(),
         };
-        let id = ulid::Ulid::new().to_string();
+        let id = new_case_id();
         let Some(case) = Case::from_received(id.clone(), &event, p.now) else {
             return Err(WriteError::Invariant("intake produced no case"));
         };
@@ -529,6 +529,18 @@ async fn run_intakes<T: WriteTx>(
             Slot::Pending(i, created) => Ok(Outcome::Case(Box::new(cases[i].0.clone()), created)),
         })
         .collect())
+}
+
+/// A new case id: a ULID, strictly increasing on this writer, so ids sort in the order the cases
+/// were made (`ulid::Ulid::new` orders ids made in the same millisecond at random).
+fn new_case_id() -> String {
+    thread_local! {
+        static IDS: std::cell::RefCell<ulid::Generator> =
+            const { std::cell::RefCell::new(ulid::Generator::new()) };
+    }
+    IDS.with(|g| g.borrow_mut().generate())
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 /// One row of `case_events`, hashed and placed on both chains.

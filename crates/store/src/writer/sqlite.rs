@@ -34,15 +34,21 @@ impl SqliteDb {
     pub(crate) fn open(path: &Path) -> Result<Self, rusqlite::Error> {
         let conn = connect(path)?;
         // Checkpoints are `checkpoint_loop`'s job, beside the writer; the writer's own automatic
-        // one (at 10,000 pages) is only a backstop.
-        conn.execute_batch("PRAGMA wal_autocheckpoint=10000;")?;
+        // one (at 20,000 pages, 80 MB) is only a backstop.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=20000;")?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(SqliteDb { conn })
     }
 }
 
-/// Copies the WAL back into the database file every 500 ms on a connection of its own, so the
+/// Copies the WAL back into the database file every 100 ms on a connection of its own, so the
 /// committing writer never does it on the serial path. Returns when `stop`'s sender is dropped.
+///
+/// At full intake the WAL grows by about 4,000 pages in 100 ms; with 500 ms it reached the
+/// writer's own threshold first, and the writer checkpointed on its serial path anyway (a tenth
+/// of all CPU samples, and the p99 of intake doubled).
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
 pub(crate) fn checkpoint_loop(path: &Path, stop: Receiver<()>) {
     let conn = match connect(path) {
         Ok(c) => c,
@@ -51,13 +57,22 @@ pub(crate) fn checkpoint_loop(path: &Path, stop: Receiver<()>) {
             return;
         }
     };
+    let mut last = (0, 0);
     loop {
-        match stop.recv_timeout(Duration::from_millis(500)) {
+        match stop.recv_timeout(CHECKPOINT_EVERY) {
             Err(RecvTimeoutError::Timeout) => {}
             _ => return,
         }
-        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
-            tracing::warn!(error = %e, "checkpoint failed");
+        // (busy, pages in the WAL, pages copied back so far)
+        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE);", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        }) {
+            Ok(now) if now != last => {
+                tracing::debug!(wal_pages = now.0, copied = now.1, "checkpoint");
+                last = now;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "checkpoint failed"),
         }
     }
 }
