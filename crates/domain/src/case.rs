@@ -391,6 +391,26 @@ impl Command {
     }
 }
 
+/// A new case's `received` event, borrowed from the case it made: it serializes exactly as the
+/// owned [`CaseEvent::Received`] does, so a writer can record it without copying the draft.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "received")]
+pub struct ReceivedRef<'a> {
+    pub number: &'a str,
+    pub intake_unit: &'a UnitId,
+    pub draft: &'a CaseDraft,
+}
+
+impl<'a> ReceivedRef<'a> {
+    pub fn of(case: &'a Case) -> Self {
+        ReceivedRef {
+            number: &case.number,
+            intake_unit: &case.intake_unit,
+            draft: &case.draft,
+        }
+    }
+}
+
 /// What happened to a case. Stored, hash-chained, never rewritten.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -510,6 +530,7 @@ pub struct Context<'a> {
     pub categories: &'a CategoryTree,
 }
 
+/// Stored as the projection's document: empty fields are left out (a third of a new case's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     pub id: String,
@@ -517,27 +538,42 @@ pub struct Case {
     pub draft: CaseDraft,
     pub state: CaseState,
     pub intake_unit: UnitId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned_unit: Option<UnitId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub co_units: Vec<UnitId>,
     /// Units that passed the case down (street › community › grid), nearest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dispatch_chain: Vec<UnitId>,
     /// Every unit that ever held the case: they keep read access to its trail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub involved_units: Vec<UnitId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<Deadlines>,
     pub received_at: Time,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispatched_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contacted_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Time>,
     pub updated_at: Time,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direct_answer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback: Option<CallbackResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_extension: Option<ExtensionRequest>,
     pub extensions_granted: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
     pub reopen_count: u32,
     pub return_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
     /// Number of events folded in; the next event gets `version + 1`.
     pub version: u64,
@@ -607,6 +643,14 @@ impl Case {
 
     /// Builds a case from its first event.
     pub fn from_received(id: String, ev: &CaseEvent, at: Time) -> Option<Case> {
+        match ev {
+            CaseEvent::Received { .. } => Case::from_received_owned(id, ev.clone(), at),
+            _ => None,
+        }
+    }
+
+    /// [`Case::from_received`], taking the event: the draft moves into the case, uncopied.
+    pub fn from_received_owned(id: String, ev: CaseEvent, at: Time) -> Option<Case> {
         let CaseEvent::Received {
             number,
             intake_unit,
@@ -617,14 +661,14 @@ impl Case {
         };
         Some(Case {
             id,
-            number: number.clone(),
-            draft: draft.clone(),
+            number,
+            draft,
             state: CaseState::Received,
             intake_unit: intake_unit.clone(),
             assigned_unit: None,
             co_units: vec![],
             dispatch_chain: vec![],
-            involved_units: vec![intake_unit.clone()],
+            involved_units: vec![intake_unit],
             deadlines: None,
             received_at: at,
             dispatched_at: None,

@@ -499,6 +499,31 @@ async fn idempotency(env: &Env) {
         .await
         .unwrap();
     assert_problem(&other, 422, "idempotency_key_mismatch");
+    // A keyed request the domain refuses is refused with its reason, and makes nothing: the key
+    // stays free for a corrected request.
+    let bad_key = format!("{key}-bad");
+    let mut bad = intake_body("分类不存在");
+    bad["category"] = json!("no.such.category");
+    for _ in 0..2 {
+        let r = op
+            .post_with(
+                "/api/v1/cases",
+                &[("idempotency-key", bad_key.as_str())],
+                &bad,
+            )
+            .await
+            .unwrap();
+        assert_problem(&r, 422, "validation_failed");
+    }
+    let fixed = op
+        .post_with(
+            "/api/v1/cases",
+            &[("idempotency-key", bad_key.as_str())],
+            &intake_body("分类不存在"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fixed.status, 201);
     // Twenty concurrent retries of one new key make exactly one case.
     let key2 = format!("{key}-burst");
     let mut tasks = Vec::new();

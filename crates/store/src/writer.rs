@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use jiesu_domain::case::ReceivedRef;
 use jiesu_domain::{Actor, Case, CaseDraft, CaseEvent, Command, DomainError, Jurisdiction, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -67,10 +68,7 @@ pub struct WriterStats {
 pub(crate) enum Op {
     Intake {
         juris: Arc<Jurisdiction>,
-        draft: Box<CaseDraft>,
-        actor: Box<Actor>,
-        now: Time,
-        idempotency: Option<(String, String)>,
+        new: Box<NewCase>,
     },
     Command {
         juris: Arc<Jurisdiction>,
@@ -83,8 +81,23 @@ pub(crate) enum Op {
     Readings(Vec<SampleRow>),
 }
 
+/// A case as intake made it, before the writer gives it an id and a number. The domain's checks
+/// ran in the caller's task, beside the other requests, not on the writer's serial path.
+pub(crate) struct NewCase {
+    /// The domain's refusal is kept, not returned at once: a retry under a key whose first
+    /// request made a case still gets that case.
+    case: Result<Case, StoreError>,
+    actor: ActorRef,
+    /// The day the number counts in (YYYYMMDD, Beijing time).
+    day: String,
+    idempotency: Option<(String, String)>,
+}
+
 pub(crate) enum Outcome {
     Case(Box<Case>, bool),
+    /// The answer is in the intake's [`NewCase`]: the case the writer stored, or the domain's
+    /// refusal. It moves into the reply after the batch, uncopied.
+    FromNewCase,
     Imported(usize),
     /// Stored samples, handed back to the caller (the ingest judges them next).
     Samples(Vec<SampleRow>),
@@ -94,6 +107,9 @@ pub(crate) enum Outcome {
 fn finish(op: Op, r: Result<Outcome, StoreError>) -> Result<Outcome, StoreError> {
     match (op, r) {
         (Op::Readings(rows), Ok(Outcome::Imported(_))) => Ok(Outcome::Samples(rows)),
+        (Op::Intake { new, .. }, Ok(Outcome::FromNewCase)) => {
+            new.case.map(|c| Outcome::Case(Box::new(c), true))
+        }
         (_, r) => r,
     }
 }
@@ -181,8 +197,10 @@ pub(crate) async fn run<D: WriteDb>(
         let started = std::time::Instant::now();
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-        let ops: Vec<&Op> = jobs.iter().map(|j| &j.op).collect();
-        match run_batch(&mut db, &ops).await {
+        let mut ops: Vec<&mut Op> = jobs.iter_mut().map(|j| &mut j.op).collect();
+        let batch = run_batch(&mut db, &mut ops).await;
+        drop(ops);
+        match batch {
             Ok(results) => {
                 for (job, r) in jobs.into_iter().zip(results) {
                     let _ = job.reply.send(finish(job.op, r));
@@ -192,8 +210,8 @@ pub(crate) async fn run<D: WriteDb>(
                 // One bad job must not sink its neighbours: retry each in its own transaction.
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, n = jobs.len(), "batch failed; retrying one by one");
-                for job in jobs {
-                    let r = match run_batch(&mut db, &[&job.op]).await {
+                for mut job in jobs {
+                    let r = match run_batch(&mut db, &mut [&mut job.op]).await {
                         Ok(mut v) => v.pop().unwrap_or(Err(StoreError::NotFound)),
                         Err(e) => Err(StoreError::Unavailable(e.to_string())),
                     };
@@ -216,9 +234,12 @@ pub(crate) async fn run<D: WriteDb>(
 
 /// Runs the batch in one transaction. The outer error aborts the whole batch (nothing written);
 /// inner errors are refusals of single jobs, which wrote nothing.
+///
+/// Intakes are given their ids and numbers in place; a batch that fails gives them new ones when
+/// it is retried.
 async fn run_batch<D: WriteDb>(
     db: &mut D,
-    ops: &[&Op],
+    ops: &mut [&mut Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, WriteError> {
     let mut tx = db.begin().await?;
     let mut head = tx.head().await?;
@@ -233,7 +254,7 @@ async fn run_batch<D: WriteDb>(
                     .iter()
                     .take_while(|o| matches!(o, Op::Intake { .. }))
                     .count();
-                out.extend(run_intakes(&mut tx, &mut head, &ops[i..i + n]).await?);
+                out.extend(run_intakes(&mut tx, &mut head, &mut ops[i..i + n]).await?);
                 i += n;
             }
             Op::Readings(_) => {
@@ -242,13 +263,13 @@ async fn run_batch<D: WriteDb>(
                     .iter()
                     .take_while(|o| matches!(o, Op::Readings(..)))
                     .count();
-                let rows = latest_per_key(ops[i..i + n].iter().flat_map(|op| match op {
+                let rows = latest_per_key(ops[i..i + n].iter().flat_map(|op| match &**op {
                     Op::Readings(r) => r.as_slice(),
                     _ => &[],
                 }));
                 tx.upsert_samples(&rows).await?;
                 for op in &ops[i..i + n] {
-                    if let Op::Readings(r) = op {
+                    if let Op::Readings(r) = &**op {
                         out.push(Ok(Outcome::Imported(r.len())));
                     }
                 }
@@ -327,7 +348,7 @@ async fn run_command<T: WriteTx>(
     let actor = ActorRef::of(actor);
     let mut rows = Vec::with_capacity(events.len());
     for ev in &events {
-        let row = EventRow::new(
+        let row = EventRow::of_event(
             head,
             &case.id,
             case.version as i64 + 1,
@@ -367,7 +388,7 @@ async fn run_import<T: WriteTx>(
         };
         let mut prev = crate::GENESIS_HASH.to_string();
         for (i, (ev, at, actor)) in ic.events.iter().enumerate() {
-            let row = EventRow::new(head, &case.id, i as i64 + 1, &prev, ev, actor, *at)?;
+            let row = EventRow::of_event(head, &case.id, i as i64 + 1, &prev, ev, actor, *at)?;
             if i > 0 {
                 case.evolve(ev, *at);
             }
@@ -390,58 +411,46 @@ async fn run_import<T: WriteTx>(
     Ok(Ok(Outcome::Imported(projections.len())))
 }
 
-/// A new case decided in this batch, waiting for its number.
-struct Pending<'a> {
-    juris: &'a Jurisdiction,
-    event: CaseEvent,
-    actor: ActorRef,
-    now: Time,
-    day: String,
-    idempotency: Option<&'a (String, String)>,
-}
-
 enum Slot {
     Done(Result<Outcome, StoreError>),
-    /// Index into the pending list; `true` when this request created it.
-    Pending(usize, bool),
+    /// Stored by this request: the case travels back in its `NewCase`.
+    Made,
+    /// A repeat, within this batch, of the key of the intake at this index.
+    SameAs(usize),
 }
 
-/// Intakes in bulk: one idempotency lookup, one number reservation per day, bulk inserts.
+/// Intakes in bulk: one idempotency lookup, one number reservation per day, then each new case
+/// gets its id and number and goes in with its first event.
 async fn run_intakes<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
-    ops: &[&Op],
+    ops: &mut [&mut Op],
 ) -> Result<Vec<Result<Outcome, StoreError>>, WriteError> {
-    let keys: Vec<&str> = ops
-        .iter()
-        .filter_map(|o| match o {
-            Op::Intake {
-                idempotency: Some((k, _)),
-                ..
-            } => Some(k.as_str()),
-            _ => None,
-        })
-        .collect();
-    let existing = if keys.is_empty() {
-        KeyedCases::new()
-    } else {
-        tx.cases_by_key(&keys).await?
+    let existing = {
+        let keys: Vec<&str> = ops
+            .iter()
+            .filter_map(|o| match &**o {
+                Op::Intake { new, .. } => new.idempotency.as_ref().map(|(k, _)| k.as_str()),
+                _ => None,
+            })
+            .collect();
+        if keys.is_empty() {
+            KeyedCases::new()
+        } else {
+            tx.cases_by_key(&keys).await?
+        }
     };
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut by_key: HashMap<&str, usize> = HashMap::new();
     let mut slots = Vec::with_capacity(ops.len());
-    for op in ops {
-        let Op::Intake {
-            juris,
-            draft,
-            actor,
-            now,
-            idempotency,
-        } = op
-        else {
+    // Key → index of the intake in this batch that makes its case.
+    let mut by_key: HashMap<&str, usize> = HashMap::new();
+    // Cases to make this batch, per day: (day, how many).
+    let mut per_day: Vec<(&str, i64)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let Op::Intake { new, .. } = &**op else {
+            slots.push(Slot::Done(Err(StoreError::NotFound)));
             continue;
         };
-        if let Some((key, fp)) = idempotency {
+        if let Some((key, fp)) = &new.idempotency {
             if let Some((doc, stored_fp)) = existing.get(key) {
                 slots.push(Slot::Done(if stored_fp.as_deref() == Some(fp.as_str()) {
                     parse_case(doc).map(|c| Outcome::Case(Box::new(c), false))
@@ -450,83 +459,92 @@ async fn run_intakes<T: WriteTx>(
                 }));
                 continue;
             }
-            if let Some(&i) = by_key.get(key.as_str()) {
-                let same = pending[i].idempotency.map(|x| &x.1) == Some(fp);
+            if let Some(&first) = by_key.get(key.as_str()) {
+                let same = match &*ops[first] {
+                    Op::Intake { new: f, .. } => f.idempotency.as_ref().map(|x| &x.1) == Some(fp),
+                    _ => false,
+                };
                 slots.push(if same {
-                    Slot::Pending(i, false)
+                    Slot::SameAs(first)
                 } else {
                     Slot::Done(Err(StoreError::IdempotencyMismatch))
                 });
                 continue;
             }
-        }
-        match Case::intake(String::new(), (**draft).clone(), actor, &juris.ctx()) {
-            Err(e) => slots.push(Slot::Done(Err(e.into()))),
-            Ok(event) => {
-                if let Some((k, _)) = idempotency {
-                    by_key.insert(k.as_str(), pending.len());
-                }
-                slots.push(Slot::Pending(pending.len(), true));
-                pending.push(Pending {
-                    juris,
-                    event,
-                    actor: ActorRef::of(actor),
-                    now: *now,
-                    day: now.format("%Y%m%d").to_string(),
-                    idempotency: idempotency.as_ref(),
-                });
+            if new.case.is_ok() {
+                by_key.insert(key.as_str(), i);
             }
         }
+        if new.case.is_ok() {
+            match per_day.iter_mut().find(|(d, _)| *d == new.day) {
+                Some((_, n)) => *n += 1,
+                None => per_day.push((&new.day, 1)),
+            }
+        }
+        // A refusal answers from the NewCase too.
+        slots.push(Slot::Made);
     }
     // Daily numbers: one upsert per day reserves a block.
-    let mut per_day: Vec<(String, i64)> = Vec::new();
-    for p in &pending {
-        match per_day.iter_mut().find(|(d, _)| *d == p.day) {
-            Some((_, n)) => *n += 1,
-            None => per_day.push((p.day.clone(), 1)),
-        }
-    }
     let mut next_in_day: HashMap<String, i64> = HashMap::new();
     for (day, n) in &per_day {
         let last = tx.reserve_numbers(day, *n).await?;
-        next_in_day.insert(day.clone(), last - n + 1);
+        next_in_day.insert(day.to_string(), last - n + 1);
     }
-    let mut cases: Vec<(Case, String)> = Vec::with_capacity(pending.len());
-    let mut event_rows: Vec<EventRow> = Vec::with_capacity(pending.len());
-    for p in &pending {
-        let seq = next_in_day.entry(p.day.clone()).or_insert(1);
-        let number = format!("{}{:06}", p.day, *seq);
+    let mut event_rows: Vec<EventRow> = Vec::with_capacity(slots.len());
+    let mut rows: Vec<ProjectionRow> = Vec::with_capacity(slots.len());
+    for (op, slot) in ops.iter_mut().zip(&slots) {
+        let (Op::Intake { juris, new }, Slot::Made) = (&mut **op, slot) else {
+            continue;
+        };
+        let NewCase {
+            case: Ok(case),
+            actor,
+            day,
+            idempotency,
+        } = &mut **new
+        else {
+            continue;
+        };
+        let Some(seq) = next_in_day.get_mut(day.as_str()) else {
+            return Err(WriteError::Invariant("no number reserved for the day"));
+        };
+        case.number = format!("{day}{seq:06}");
         *seq += 1;
-        let event = match &p.event {
-            CaseEvent::Received {
-                intake_unit, draft, ..
-            } => CaseEvent::Received {
-                number,
-                intake_unit: intake_unit.clone(),
-                draft: draft.clone(),
-            },
-            other => other.clone(),
-        };
-        let id = new_case_id();
-        let Some(case) = Case::from_received(id.clone(), &event, p.now) else {
-            return Err(WriteError::Invariant("intake produced no case"));
-        };
-        let row = EventRow::new(head, &id, 1, crate::GENESIS_HASH, &event, &p.actor, p.now)?;
-        cases.push((case, row.hash.clone()));
+        case.id = new_case_id();
+        let data = serde_json::to_string(&ReceivedRef::of(case))?;
+        let row = EventRow::new(
+            head,
+            &case.id,
+            1,
+            crate::GENESIS_HASH,
+            "received",
+            data,
+            actor,
+            case.received_at,
+        );
+        rows.push(ProjectionRow::new(
+            juris,
+            case,
+            &row.hash,
+            idempotency.as_ref(),
+        )?);
         event_rows.push(row);
     }
     tx.insert_events(&event_rows).await?;
-    let rows: Vec<ProjectionRow> = pending
-        .iter()
-        .zip(&cases)
-        .map(|(p, (case, last))| ProjectionRow::new(p.juris, case, last, p.idempotency))
-        .collect::<Result<_, _>>()?;
     tx.insert_projections(&rows).await?;
     Ok(slots
         .into_iter()
         .map(|s| match s {
             Slot::Done(r) => r,
-            Slot::Pending(i, created) => Ok(Outcome::Case(Box::new(cases[i].0.clone()), created)),
+            Slot::Made => Ok(Outcome::FromNewCase),
+            // Only an intake that makes a case is ever repeated (see `by_key`).
+            Slot::SameAs(first) => match &*ops[first] {
+                Op::Intake { new, .. } => match &new.case {
+                    Ok(c) => Ok(Outcome::Case(Box::new(c.clone()), false)),
+                    Err(_) => Err(StoreError::Corrupt("a repeated key's first intake".into())),
+                },
+                _ => Err(StoreError::Corrupt("a repeated key's first intake".into())),
+            },
         })
         .collect())
 }
@@ -558,7 +576,7 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
-    fn new(
+    fn of_event(
         head: &mut Head,
         case_id: &str,
         seq: i64,
@@ -568,12 +586,35 @@ impl EventRow {
         at: Time,
     ) -> Result<Self, WriteError> {
         let data = serde_json::to_string(ev)?;
-        let kind = ev.type_name();
+        Ok(Self::new(
+            head,
+            case_id,
+            seq,
+            prev_hash,
+            ev.type_name(),
+            data,
+            actor,
+            at,
+        ))
+    }
+
+    /// An event already serialized (`data`) whose type is `kind`.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        head: &mut Head,
+        case_id: &str,
+        seq: i64,
+        prev_hash: &str,
+        kind: &'static str,
+        data: String,
+        actor: &ActorRef,
+        at: Time,
+    ) -> Self {
         let at_ms = at.timestamp_millis();
         let hash = event_hash(prev_hash, case_id, seq, kind, &actor.id, at_ms, &data);
         head.seq += 1;
         head.hash = global_hash(&head.hash, &hash);
-        Ok(EventRow {
+        EventRow {
             global_seq: head.seq,
             case_id: case_id.to_string(),
             seq,
@@ -584,7 +625,7 @@ impl EventRow {
             prev_hash: prev_hash.to_string(),
             hash,
             global_hash: head.hash.clone(),
-        })
+        }
     }
 }
 
@@ -718,13 +759,27 @@ impl Store {
         now: Time,
         idempotency: Option<(String, String)>,
     ) -> Result<(Case, bool), StoreError> {
+        let case = Case::intake(String::new(), draft, actor, &juris.ctx())
+            .map_err(StoreError::from)
+            .and_then(|ev| {
+                Case::from_received_owned(String::new(), ev, now)
+                    .ok_or(StoreError::Corrupt("intake made no case".into()))
+            });
+        let case = match (case, &idempotency) {
+            // Nothing to look up: refused without a trip to the writer.
+            (Err(e), None) => return Err(e),
+            (case, _) => case,
+        };
+        let new = NewCase {
+            case,
+            actor: ActorRef::of(actor),
+            day: now.format("%Y%m%d").to_string(),
+            idempotency,
+        };
         match self
             .submit(Op::Intake {
                 juris,
-                draft: Box::new(draft),
-                actor: Box::new(actor.clone()),
-                now,
-                idempotency,
+                new: Box::new(new),
             })
             .await?
         {
