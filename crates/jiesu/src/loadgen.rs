@@ -140,3 +140,21 @@ pub fn process_cpu_ns() -> Option<u64> {
     let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
     Some(ticks * 10_000_000)
 }
+
+/// Nanoseconds on CPU so far of this process's live threads named `name` (Linux; `None` elsewhere).
+pub fn thread_cpu_ns(name: &str) -> Option<u64> {
+    let mut total = None;
+    for t in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(t) = t else { continue };
+        if std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+            && let Ok(s) = std::fs::read_to_string(t.path().join("schedstat"))
+            && let Some(ns) = s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+        {
+            *total.get_or_insert(0) += ns;
+        }
+    }
+    total
+}

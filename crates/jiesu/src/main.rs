@@ -827,6 +827,7 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 let offset = u64::from(round) << 40;
                 let batches_before = writer.writer_stats().batches.load(Ordering::Relaxed);
                 let busy_before = writer.writer_stats().busy_micros.load(Ordering::Relaxed);
+                let writer_cpu_before = loadgen::thread_cpu_ns("jiesu-writer");
                 let i = loadgen::run(
                     &format!("POST /api/v1/cases ({backend})"),
                     vec![c.clone()],
@@ -840,8 +841,15 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                 let batches =
                     writer.writer_stats().batches.load(Ordering::Relaxed) - batches_before;
                 let busy = writer.writer_stats().busy_micros.load(Ordering::Relaxed) - busy_before;
+                let writer_cpu = match (writer_cpu_before, loadgen::thread_cpu_ns("jiesu-writer")) {
+                    (Some(a), Some(b)) => format!(
+                        ", on CPU {:.1} µs per case",
+                        b.saturating_sub(a) as f64 / 1000.0 / i.requests.max(1) as f64
+                    ),
+                    _ => String::new(),
+                };
                 println!(
-                    "writer: {batches} commits, {:.1} cases and {:.2} ms per commit, busy {:.0} % of the time",
+                    "writer: {batches} commits, {:.1} cases and {:.2} ms per commit, busy {:.0} % of the time{writer_cpu}",
                     i.requests as f64 / batches.max(1) as f64,
                     busy as f64 / 1000.0 / batches.max(1) as f64,
                     busy as f64 / 1e4 / i.seconds.max(1e-9)
