@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use jiesu_domain::case::GeoPoint;
 use jiesu_domain::{CaseDraft, Channel, Command, Kind, Role, Urgency, case::Reporter};
@@ -49,32 +49,42 @@ pub struct ReporterInput {
     anonymous: bool,
 }
 
-fn idempotency_key(headers: &HeaderMap, user_id: &str) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let k = v
-        .to_str()
-        .ok()
-        .map(|s| s.trim().trim_matches('"'))
-        .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
-                "1 to 128 visible ASCII characters",
-            )
-        })?;
-    // Keys are per user: two clients cannot collide on each other's keys.
-    Ok(Some(format!("{user_id}:{k}")))
+/// The `Idempotency-Key` header, checked, read without copying the request's headers.
+pub struct IdempotencyKey(Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let Some(v) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let k = v
+            .to_str()
+            .ok()
+            .map(|s| s.trim().trim_matches('"'))
+            .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "1 to 128 visible ASCII characters",
+                )
+            })?;
+        Ok(IdempotencyKey(Some(k.to_string())))
+    }
 }
 
 pub async fn create_case(
     State(state): State<AppState>,
     auth: Authed,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<IntakeRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let key = idempotency_key(&headers, &auth.actor.user_id)?;
+    // Keys are per user: two clients cannot collide on each other's keys.
+    let key = key.map(|k| format!("{}:{k}", auth.actor.user_id));
     let citizen = !auth.actor.is_staff();
     let draft = CaseDraft {
         channel: req.channel.unwrap_or(if citizen {

@@ -51,8 +51,13 @@ pub struct Metrics {
 
 type Clock = Arc<dyn Fn() -> Time + Send + Sync>;
 
+/// What every handler shares. Cloned for each request (axum's `State`, the middleware), so it is
+/// one `Arc`: a clone is one atomic increment, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+#[derive(Clone)]
+pub struct Shared {
     pub store: Store,
     juris: Arc<RwLock<Arc<Jurisdiction>>>,
     pub config: Arc<ApiConfig>,
@@ -61,21 +66,28 @@ pub struct AppState {
     clock: Clock,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(store: Store, juris: Jurisdiction, config: ApiConfig) -> Self {
-        Self {
+        AppState(Arc::new(Shared {
             store,
             juris: Arc::new(RwLock::new(Arc::new(juris))),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             sessions: Arc::new(auth::SessionCache::default()),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
-        }
+        }))
     }
 
     /// Replaces the clock (tests pin time to exercise deadlines).
     pub fn with_clock(mut self, clock: impl Fn() -> Time + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        Arc::make_mut(&mut self.0).clock = Arc::new(clock);
         self
     }
 
