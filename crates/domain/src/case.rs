@@ -154,6 +154,22 @@ pub const MAX_ADDRESS: usize = 200;
 pub const MAX_NAME: usize = 50;
 pub const MAX_NOTE: usize = 2000;
 
+/// The day a case number counts in: the day it was received, `YYYYMMDD` (Beijing time, as `at` is).
+pub fn number_day(at: Time) -> String {
+    at.format("%Y%m%d").to_string()
+}
+
+/// 工单编号: the day, then the case's sequence within it, at least six digits.
+pub fn case_number(day: &str, seq: i64) -> String {
+    format!("{day}{seq:06}")
+}
+
+/// The day and sequence of a number made by [`case_number`].
+pub fn parse_case_number(number: &str) -> Option<(&str, i64)> {
+    let (day, seq) = number.split_at_checked(8)?;
+    Some((day, seq.parse().ok()?))
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum DomainError {
     /// The actor may not give this command (role or org scope).

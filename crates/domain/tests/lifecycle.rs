@@ -797,3 +797,19 @@ fn a_case_document_round_trips_with_or_without_empty_fields() {
     let doc = serde_json::to_string(&dispatched).unwrap();
     assert_eq!(serde_json::from_str::<Case>(&doc).unwrap(), dispatched);
 }
+
+/// Numbers are the day and a six-digit sequence; imports read them back to raise the day's counter.
+#[test]
+fn case_numbers_read_back_as_day_and_sequence() {
+    use jiesu_domain::case::{case_number, number_day, parse_case_number};
+    let day = number_day(t("2026-10-01T23:59:00+08:00"));
+    assert_eq!(day, "20261001");
+    assert_eq!(case_number(&day, 42), "20261001000042");
+    assert_eq!(parse_case_number("20261001000042"), Some(("20261001", 42)));
+    assert_eq!(
+        parse_case_number(&case_number(&day, 1_234_567)),
+        Some(("20261001", 1_234_567))
+    );
+    assert_eq!(parse_case_number("2026100"), None);
+    assert_eq!(parse_case_number("20261001abc"), None);
+}

@@ -572,10 +572,10 @@ impl<'a> History<'a> {
                 user_id: None,
             },
         };
-        let day = t0.format("%Y%m%d").to_string();
+        let day = jiesu_domain::case::number_day(t0);
         let seq = self.day_seq.entry(day.clone()).or_insert(0);
         *seq += 1;
-        let number = format!("{day}{:06}", *seq);
+        let number = jiesu_domain::case::case_number(&day, i64::from(*seq));
         let intake_actor = self.actor(&intake_user)?.clone();
         let first = Case::intake(number, draft, &intake_actor, &ctx).ok()?;
         // Time-ordered ids, as live intake makes them.

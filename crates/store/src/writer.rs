@@ -395,9 +395,7 @@ async fn run_import<T: WriteTx>(
             prev = row.hash.clone();
             event_rows.push(row);
         }
-        if let Some((day, seq)) = case.number.split_at_checked(8)
-            && let Ok(seq) = seq.parse::<i64>()
-        {
+        if let Some((day, seq)) = jiesu_domain::case::parse_case_number(&case.number) {
             let e = last_number.entry(day.to_string()).or_insert(0);
             *e = (*e).max(seq);
         }
@@ -508,7 +506,7 @@ async fn run_intakes<T: WriteTx>(
         let Some(seq) = next_in_day.get_mut(day.as_str()) else {
             return Err(WriteError::Invariant("no number reserved for the day"));
         };
-        case.number = format!("{day}{seq:06}");
+        case.number = jiesu_domain::case::case_number(day, *seq);
         *seq += 1;
         case.id = new_case_id();
         let data = serde_json::to_string(&ReceivedRef::of(case))?;
@@ -763,7 +761,7 @@ impl Store {
             .map_err(StoreError::from)
             .and_then(|ev| {
                 Case::from_received_owned(String::new(), ev, now)
-                    .ok_or(StoreError::Corrupt("intake made no case".into()))
+                    .ok_or_else(|| StoreError::Corrupt("intake made no case".into()))
             });
         let case = match (case, &idempotency) {
             // Nothing to look up: refused without a trip to the writer.
@@ -773,7 +771,7 @@ impl Store {
         let new = NewCase {
             case,
             actor: ActorRef::of(actor),
-            day: now.format("%Y%m%d").to_string(),
+            day: jiesu_domain::case::number_day(now),
             idempotency,
         };
         match self
