@@ -4,7 +4,7 @@
 //! A date in a year without loaded data is an error, never a silent weekends-only guess:
 //! a deadline computed on a guess would be wrong in a way nobody notices until a card is issued.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Weekday};
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,10 @@ pub struct CalendarYear {
     pub year: i32,
     pub source: String,
     pub days: Vec<SpecialDay>,
+    /// Computed from the national rules because the year's notice is not installed
+    /// (see [`crate::provisional`]); never true for a parsed file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -151,6 +155,7 @@ impl CalendarYear {
             year,
             source: f.source,
             days: days.into_values().collect(),
+            provisional: false,
         })
     }
 }
@@ -208,6 +213,8 @@ const MAX_SPAN_DAYS: i64 = 3 * 366;
 pub struct WorkCalendar {
     special: HashMap<NaiveDate, SpecialDay>,
     years: BTreeMap<i32, String>,
+    /// Years computed by [`crate::provisional`] rather than published (a subset of `years`).
+    provisional: BTreeSet<i32>,
     pub hours: OfficeHours,
 }
 
@@ -219,17 +226,62 @@ impl WorkCalendar {
         }
     }
 
-    /// Adds (or replaces) one year's schedule.
+    /// Adds (or replaces) one year's schedule. An official year replaces a provisional one.
     pub fn add_year(&mut self, y: CalendarYear) {
         self.special.retain(|d, _| d.year() != y.year);
         for d in y.days {
             self.special.insert(d.date, d);
         }
+        if y.provisional {
+            self.provisional.insert(y.year);
+        } else {
+            self.provisional.remove(&y.year);
+        }
         self.years.insert(y.year, y.source);
     }
 
+    /// Fills every year after the newest published one, up to `through`, with a provisional
+    /// schedule from the national rules, so deadlines can still be computed (and are marked
+    /// provisional). Years before the newest published one are left alone: a gap there is a
+    /// missing import, not the future.
+    pub fn with_provisional_years(mut self, through: i32) -> Self {
+        let newest_official = self
+            .years
+            .keys()
+            .copied()
+            .filter(|y| !self.provisional.contains(y))
+            .max();
+        let from = newest_official.map_or(crate::provisional::FIRST_RULE_YEAR, |y| y + 1);
+        for year in from.max(crate::provisional::FIRST_RULE_YEAR)..=through {
+            if self.covers(year) {
+                continue;
+            }
+            if let Ok(y) = crate::provisional::provisional_year(year) {
+                self.add_year(y);
+            }
+        }
+        self
+    }
+
+    /// Every covered year with its source, provisional ones included.
     pub fn years(&self) -> impl Iterator<Item = (i32, &str)> {
         self.years.iter().map(|(y, s)| (*y, s.as_str()))
+    }
+
+    /// Whether `year` is covered only by a provisional schedule.
+    pub fn is_provisional(&self, year: i32) -> bool {
+        self.provisional.contains(&year)
+    }
+
+    /// Whether any year from `a`'s to `b`'s is provisional: a deadline walked through it is.
+    pub fn provisional_between(&self, a: Time, b: Time) -> bool {
+        let (a, b) = (to_beijing(a).year(), to_beijing(b).year());
+        self.provisional.range(a.min(b)..=a.max(b)).next().is_some()
+    }
+
+    /// Whether `year` has its published schedule installed.
+    pub fn has_official(&self, year: i32) -> bool {
+        self.covers(year) && !self.is_provisional(year)
     }
 
     pub fn covers(&self, year: i32) -> bool {

@@ -483,6 +483,9 @@ pub enum CaseEvent {
     Reopened {
         reason: String,
         resolve_due: Time,
+        /// The new due lies in (or runs through) a provisional calendar year.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        provisional: bool,
     },
     ExtensionRequested {
         working_days: u32,
@@ -492,6 +495,8 @@ pub enum CaseEvent {
         working_days: u32,
         resolve_due: Time,
         comment: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        provisional: bool,
     },
     ExtensionDenied {
         reason: String,
@@ -502,12 +507,20 @@ pub enum CaseEvent {
     Resumed {
         resolve_due: Option<Time>,
         note: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        provisional: bool,
     },
     Merged {
         into: String,
     },
     Annotated {
         text: String,
+    },
+    /// The deadlines were computed again because the holiday schedule they were counted on
+    /// changed (a provisional year replaced by the State Council's notice). Written by the system.
+    DeadlinesRecomputed {
+        deadlines: Deadlines,
+        reason: String,
     },
 }
 
@@ -534,8 +547,20 @@ impl CaseEvent {
             CaseEvent::Resumed { .. } => "resumed",
             CaseEvent::Merged { .. } => "merged",
             CaseEvent::Annotated { .. } => "annotated",
+            CaseEvent::DeadlinesRecomputed { .. } => "deadlines_recomputed",
         }
     }
+}
+
+/// The path a new case enters by; each channel belongs to one (see [`Case::intake_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakePath {
+    /// `POST /api/v1/cases`: staff and citizens.
+    Api,
+    /// The HJ 212 ingest's alarms.
+    Ingest,
+    /// The Open311 endpoint.
+    Open311,
 }
 
 /// Everything `apply` needs to know besides the case: the org tree, the calendar, the policy.
@@ -618,12 +643,29 @@ const STAFF: &[Role] = &[
 ];
 
 impl Case {
-    /// Records a new case. The store supplies the daily number. The case is filed at the dispatch
-    /// centre above the actor's unit (a grid worker's report goes to his street), a citizen's at the root.
+    /// Records a new case given through the API (see [`Case::intake_by`]).
     pub fn intake(
+        number: String,
+        draft: CaseDraft,
+        actor: &Actor,
+        ctx: &Context<'_>,
+    ) -> Result<CaseEvent, DomainError> {
+        Self::intake_by(number, draft, actor, IntakePath::Api, ctx)
+    }
+
+    /// Records a new case. The store supplies the daily number. Staff cases are filed at the
+    /// dispatch centre above the actor's unit (a grid worker's report goes to his street). A
+    /// citizen's report is filed where a dispatcher will see it: the street whose area holds its
+    /// location, else the county's dispatch centre ([`OrgTree::intake_center`]).
+    ///
+    /// Each channel belongs to the path that produces it, because the assessment counts cases by
+    /// channel: `monitor` only from the HJ 212 ingest, `open311` only from the Open311 endpoint,
+    /// `grid_patrol` only from grid workers.
+    pub fn intake_by(
         number: String,
         mut draft: CaseDraft,
         actor: &Actor,
+        path: IntakePath,
         ctx: &Context<'_>,
     ) -> Result<CaseEvent, DomainError> {
         let grant = actor
@@ -631,21 +673,45 @@ impl Case {
             .iter()
             .find(|g| INTAKE.contains(&g.role))
             .ok_or_else(|| forbidden("role_forbidden", "this role cannot record cases"))?;
-        let intake_unit = if grant.role == Role::Citizen {
-            if !matches!(
-                draft.channel,
-                Channel::Web | Channel::Mobile | Channel::Open311
-            ) {
-                return Err(forbidden(
-                    "channel_forbidden",
-                    "citizens report through the web, mobile or Open311 channels",
-                ));
+        let channel_ok = match (path, draft.channel) {
+            (IntakePath::Ingest, ch) => ch == Channel::Monitor,
+            (IntakePath::Open311, ch) => ch == Channel::Open311,
+            (IntakePath::Api, Channel::Monitor | Channel::Open311) => false,
+            (IntakePath::Api, ch) if grant.role == Role::Citizen => {
+                matches!(ch, Channel::Web | Channel::Mobile)
             }
+            (IntakePath::Api, Channel::GridPatrol) => grant.role == Role::GridWorker,
+            (IntakePath::Api, _) => true,
+        };
+        if !channel_ok {
+            return Err(forbidden(
+                "channel_forbidden",
+                match draft.channel {
+                    Channel::Monitor => "monitor cases come only from the monitoring ingest",
+                    Channel::Open311 => "open311 cases come only through the Open311 endpoint",
+                    Channel::GridPatrol => "grid_patrol cases are reported by grid workers",
+                    _ if grant.role == Role::Citizen => {
+                        "citizens report through the web or mobile channels"
+                    }
+                    _ => "this channel is not produced by this path",
+                },
+            ));
+        }
+        let intake_unit = if grant.role == Role::Citizen {
             draft.reporter.user_id = Some(actor.user_id.clone());
-            ctx.org
-                .root()
-                .cloned()
-                .ok_or_else(|| invalid("org", "the org tree is empty"))?
+            let located = draft
+                .location
+                .filter(|p| p.lon.is_finite() && p.lat.is_finite())
+                .and_then(|p| ctx.org.locate(p.lon, p.lat))
+                .map(|u| ctx.org.dispatch_center(u));
+            match located {
+                Some(u) => u,
+                None => ctx
+                    .org
+                    .intake_center()
+                    .cloned()
+                    .ok_or_else(|| invalid("org", "the org tree is empty"))?,
+            }
         } else {
             ctx.org.dispatch_center(&grant.unit)
         };
@@ -827,12 +893,16 @@ impl Case {
                         "the lead unit cannot also be a co-unit",
                     ));
                 }
-                let deadlines = ctx.policy.compute(
+                // A case returned to the dispatcher keeps its resolve deadline (see `Deadlines::start`).
+                let deadlines = Deadlines::start(
                     ctx.calendar,
-                    self.draft.kind,
-                    self.draft.category.as_deref(),
-                    self.draft.urgency,
+                    ctx.policy.spans(
+                        self.draft.kind,
+                        self.draft.category.as_deref(),
+                        self.draft.urgency,
+                    ),
                     now,
+                    self.deadlines.as_ref(),
                 )?;
                 let mut co = co_units.clone();
                 co.sort();
@@ -997,15 +1067,14 @@ impl Case {
                         message: "a case answered directly has no unit to reopen it at".into(),
                     });
                 }
-                let span = self
-                    .deadlines
-                    .as_ref()
-                    .map(|d| d.resolve_span)
-                    .unwrap_or(Span::WorkingDays(5));
-                let resolve_due = span.due_from(ctx.calendar, now)?;
+                let resolve_due = match &self.deadlines {
+                    Some(d) => d.reopened(ctx.calendar, now)?,
+                    None => Span::WorkingDays(5).due_from(ctx.calendar, now)?,
+                };
                 vec![CaseEvent::Reopened {
                     reason: reason.clone(),
                     resolve_due,
+                    provisional: ctx.calendar.provisional_between(now, resolve_due),
                 }]
             }
             Command::RequestExtension {
@@ -1039,13 +1108,12 @@ impl Case {
                         message: "there is no extension request to decide".into(),
                     });
                 };
-                let resolve_due = ctx
-                    .calendar
-                    .add_working_days(d.resolve_due, req.working_days)?;
+                let resolve_due = d.extended(ctx.calendar, req.working_days)?;
                 vec![CaseEvent::ExtensionApproved {
                     working_days: req.working_days,
                     resolve_due,
                     comment: comment.clone(),
+                    provisional: ctx.calendar.provisional_between(now, resolve_due),
                 }]
             }
             Command::DenyExtension { reason } => {
@@ -1075,27 +1143,15 @@ impl Case {
                 self.need_state(name, &[S::Suspended])?;
                 check_opt("note", note, MAX_NOTE)?;
                 let since = self.suspension.as_ref().map(|s| s.since).unwrap_or(now);
-                // The clock stood still while suspended: move the deadline by the time lost,
-                // counted the way the deadline itself is counted.
                 let resolve_due = match &self.deadlines {
                     None => None,
-                    Some(d) => Some(match d.resolve_span {
-                        Span::WorkingDays(_) | Span::WorkingHours(_) => {
-                            let lost = ctx.calendar.working_time_between(since, now)?;
-                            if lost.is_zero() {
-                                d.resolve_due
-                            } else {
-                                ctx.calendar.add_working_time(d.resolve_due, lost)?
-                            }
-                        }
-                        Span::CalendarHours(_) | Span::CalendarMinutes(_) => {
-                            d.resolve_due + (now - since).max(chrono::Duration::zero())
-                        }
-                    }),
+                    Some(d) => Some(d.resumed(ctx.calendar, since, now)?),
                 };
                 vec![CaseEvent::Resumed {
                     resolve_due,
                     note: note.clone(),
+                    provisional: resolve_due
+                        .is_some_and(|due| ctx.calendar.provisional_between(now, due)),
                 }]
             }
             Command::Merge { into } => {
@@ -1224,15 +1280,17 @@ impl Case {
                 self.state = S::Closed;
                 self.closed_at = Some(at);
             }
-            CaseEvent::Reopened { resolve_due, .. } => {
+            CaseEvent::Reopened {
+                resolve_due,
+                provisional,
+                ..
+            } => {
                 self.state = S::InProgress;
                 self.reopen_count += 1;
                 self.callback = None;
                 self.reply = None;
                 self.closed_at = None;
-                if let Some(d) = &mut self.deadlines {
-                    d.resolve_due = *resolve_due;
-                }
+                self.set_resolve_due(*resolve_due, *provisional);
             }
             CaseEvent::ExtensionRequested {
                 working_days,
@@ -1244,12 +1302,14 @@ impl Case {
                     requested_at: at,
                 })
             }
-            CaseEvent::ExtensionApproved { resolve_due, .. } => {
+            CaseEvent::ExtensionApproved {
+                resolve_due,
+                provisional,
+                ..
+            } => {
                 self.pending_extension = None;
                 self.extensions_granted += 1;
-                if let Some(d) = &mut self.deadlines {
-                    d.resolve_due = *resolve_due;
-                }
+                self.set_resolve_due(*resolve_due, *provisional);
             }
             CaseEvent::ExtensionDenied { .. } => self.pending_extension = None,
             CaseEvent::Suspended { reason } => {
@@ -1260,12 +1320,16 @@ impl Case {
                 });
                 self.state = S::Suspended;
             }
-            CaseEvent::Resumed { resolve_due, .. } => {
+            CaseEvent::Resumed {
+                resolve_due,
+                provisional,
+                ..
+            } => {
                 if let Some(s) = self.suspension.take() {
                     self.state = s.prior;
                 }
-                if let (Some(d), Some(due)) = (&mut self.deadlines, resolve_due) {
-                    d.resolve_due = *due;
+                if let Some(due) = resolve_due {
+                    self.set_resolve_due(*due, *provisional);
                 }
             }
             CaseEvent::Merged { into } => {
@@ -1274,7 +1338,105 @@ impl Case {
                 self.closed_at = Some(at);
             }
             CaseEvent::Annotated { .. } => {}
+            CaseEvent::DeadlinesRecomputed { deadlines, .. } => {
+                self.deadlines = Some(deadlines.clone());
+            }
         }
+    }
+
+    fn set_resolve_due(&mut self, due: Time, provisional: bool) {
+        if let Some(d) = &mut self.deadlines {
+            d.resolve_due = due;
+            d.provisional |= provisional;
+        }
+    }
+
+    /// The deadlines this case's trail gives on `ctx`'s calendar, computed as the commands that
+    /// set them did (first dispatch, later dispatches, extensions, suspensions, reopenings).
+    /// Accept and contact spans come from the policy in force; the resolve span is the one the
+    /// first dispatch recorded. `None` for a case never dispatched.
+    pub fn deadlines_on(
+        trail: &[(&CaseEvent, Time)],
+        kind: Kind,
+        category: Option<&str>,
+        urgency: Urgency,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Deadlines>, DomainError> {
+        let mut d: Option<Deadlines> = None;
+        let mut suspended_since: Option<Time> = None;
+        for (ev, at) in trail {
+            let at = *at;
+            match ev {
+                CaseEvent::Dispatched { deadlines, .. } => {
+                    let (a, c, _) = ctx.policy.spans(kind, category, urgency);
+                    let spans = (a, c, deadlines.resolve_span);
+                    d = Some(Deadlines::start(ctx.calendar, spans, at, d.as_ref())?);
+                }
+                CaseEvent::ExtensionApproved { working_days, .. } => {
+                    if let Some(cur) = d.take() {
+                        let due = cur.extended(ctx.calendar, *working_days)?;
+                        d = Some(cur.with_resolve_due(ctx.calendar, at, due));
+                    }
+                }
+                CaseEvent::Suspended { .. } => suspended_since = Some(at),
+                CaseEvent::Resumed { resolve_due, .. } => {
+                    let since = suspended_since.take().unwrap_or(at);
+                    if let (Some(cur), Some(_)) = (d.take(), resolve_due) {
+                        let due = cur.resumed(ctx.calendar, since, at)?;
+                        d = Some(cur.with_resolve_due(ctx.calendar, at, due));
+                    }
+                }
+                CaseEvent::Reopened { .. } => {
+                    if let Some(cur) = d.take() {
+                        let due = cur.reopened(ctx.calendar, at)?;
+                        d = Some(cur.with_resolve_due(ctx.calendar, at, due));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Recomputed on this calendar: provisional only if it still runs through such a year.
+        if let Some(cur) = &mut d {
+            let first = trail.first().map(|(_, at)| *at);
+            let latest = cur.accept_due.max(cur.contact_due).max(cur.resolve_due);
+            cur.provisional = first.is_some_and(|f| ctx.calendar.provisional_between(f, latest));
+        }
+        Ok(d)
+    }
+
+    /// The event that brings an open case's deadlines in line with a changed holiday schedule
+    /// (`trail` is the case's whole trail), or `None` when nothing moves.
+    pub fn recalendar(
+        &self,
+        trail: &[(&CaseEvent, Time)],
+        reason: &str,
+        ctx: &Context<'_>,
+    ) -> Result<Option<CaseEvent>, DomainError> {
+        // Only deadlines counted on a provisional year move: a policy edited since dispatch
+        // must not move settled deadlines through the back door.
+        let Some(current) = self.deadlines.as_ref().filter(|d| d.provisional) else {
+            return Ok(None);
+        };
+        if !self.state.is_open() {
+            return Ok(None);
+        }
+        let Some(new) = Self::deadlines_on(
+            trail,
+            self.draft.kind,
+            self.draft.category.as_deref(),
+            self.draft.urgency,
+            ctx,
+        )?
+        else {
+            return Ok(None);
+        };
+        if &new == current {
+            return Ok(None);
+        }
+        Ok(Some(CaseEvent::DeadlinesRecomputed {
+            deadlines: new,
+            reason: reason.to_string(),
+        }))
     }
 
     /// The unit whose move it is: the dispatch centre before dispatch and for review, callback and

@@ -93,6 +93,10 @@ impl Default for DeadlinePolicy {
 }
 
 pub const DEFAULT_POLICY_TOML: &str = r#"# jiesu deadline policy. Spans: "N working days", "N working hours", "N hours", "N minutes".
+# Accept and contact count from each dispatch; contact is never due before accept (a case dispatched
+# on Friday afternoon is accepted by Monday morning, and its contact deadline is at least that).
+# Resolve counts from the first dispatch: a return and a new dispatch do not restart it; only an
+# approved extension, a suspension (the time lost) or a reopening moves it.
 accept = "2 working hours"
 contact = "24 hours"
 
@@ -161,6 +165,81 @@ pub struct Deadlines {
     pub resolve_due: Time,
     /// The spans they came from, so the API can show the rule.
     pub resolve_span: Span,
+    /// Some day between the start and a due moment lies in a year whose holiday schedule is
+    /// provisional: the dues move when the State Council's notice is imported.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+}
+
+impl Deadlines {
+    /// The deadlines a dispatch at `now` starts. Accept and contact run from this dispatch; the
+    /// resolve deadline runs from the case's first dispatch, so a unit that returns a case and has
+    /// it dispatched again does not win a fresh resolve period (`previous` carries it, with any
+    /// extension or suspension already applied). Contact is never due before accept: a unit cannot
+    /// be late contacting the reporter about a case it still had time to accept.
+    pub fn start(
+        cal: &WorkCalendar,
+        spans: (Span, Span, Span),
+        now: Time,
+        previous: Option<&Deadlines>,
+    ) -> Result<Deadlines, CalendarError> {
+        let (a, c, r) = spans;
+        let accept_due = a.due_from(cal, now)?;
+        let contact_due = c.due_from(cal, now)?.max(accept_due);
+        let (resolve_due, resolve_span) = match previous {
+            Some(p) => (p.resolve_due, p.resolve_span),
+            None => (r.due_from(cal, now)?, r),
+        };
+        let latest = accept_due.max(contact_due).max(resolve_due);
+        Ok(Deadlines {
+            accept_due,
+            contact_due,
+            resolve_due,
+            resolve_span,
+            provisional: cal.provisional_between(now, latest)
+                || previous.is_some_and(|p| p.provisional),
+        })
+    }
+
+    /// An approved extension: `working_days` more, counted from the current resolve due.
+    pub fn extended(&self, cal: &WorkCalendar, working_days: u32) -> Result<Time, CalendarError> {
+        cal.add_working_days(self.resolve_due, working_days)
+    }
+
+    /// The resolve due after a suspension from `since` to `now`: the clock stood still, so the
+    /// deadline moves by the time lost, counted the way the deadline itself is counted.
+    pub fn resumed(
+        &self,
+        cal: &WorkCalendar,
+        since: Time,
+        now: Time,
+    ) -> Result<Time, CalendarError> {
+        match self.resolve_span {
+            Span::WorkingDays(_) | Span::WorkingHours(_) => {
+                let lost = cal.working_time_between(since, now)?;
+                if lost.is_zero() {
+                    Ok(self.resolve_due)
+                } else {
+                    cal.add_working_time(self.resolve_due, lost)
+                }
+            }
+            Span::CalendarHours(_) | Span::CalendarMinutes(_) => {
+                Ok(self.resolve_due + (now - since).max(Duration::zero()))
+            }
+        }
+    }
+
+    /// The resolve due of a reopening at `now`: a full resolve period again (重办).
+    pub fn reopened(&self, cal: &WorkCalendar, now: Time) -> Result<Time, CalendarError> {
+        self.resolve_span.due_from(cal, now)
+    }
+
+    /// Marks the deadlines provisional when a new resolve due reaches into a provisional year.
+    pub fn with_resolve_due(mut self, cal: &WorkCalendar, from: Time, due: Time) -> Deadlines {
+        self.provisional |= cal.provisional_between(from, due);
+        self.resolve_due = due;
+        self
+    }
 }
 
 impl DeadlinePolicy {
@@ -243,6 +322,7 @@ impl DeadlinePolicy {
         (accept, contact, resolve)
     }
 
+    /// The deadlines of a first dispatch at `start` (see [`Deadlines::start`]).
     pub fn compute(
         &self,
         cal: &WorkCalendar,
@@ -251,13 +331,7 @@ impl DeadlinePolicy {
         urgency: Urgency,
         start: Time,
     ) -> Result<Deadlines, CalendarError> {
-        let (a, c, r) = self.spans(kind, category, urgency);
-        Ok(Deadlines {
-            accept_due: a.due_from(cal, start)?,
-            contact_due: c.due_from(cal, start)?,
-            resolve_due: r.due_from(cal, start)?,
-            resolve_span: r,
-        })
+        Deadlines::start(cal, self.spans(kind, category, urgency), start, None)
     }
 }
 

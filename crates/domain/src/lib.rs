@@ -7,7 +7,9 @@ pub mod calendar;
 pub mod case;
 pub mod category;
 pub mod deadline;
+pub mod geo;
 pub mod org;
+pub mod provisional;
 
 pub use actor::{Actor, Grant, Role, mask_phone};
 pub use calendar::{CalendarError, CalendarYear, OfficeHours, Time, WorkCalendar};

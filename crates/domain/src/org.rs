@@ -115,6 +115,8 @@ pub struct OrgTree {
     /// `/root/child/…/self/`, so "is within" is a prefix test.
     paths: HashMap<UnitId, String>,
     root: Option<UnitId>,
+    /// Areas of the units that have one, deepest first, so the first hit is the smallest unit.
+    areas: Vec<crate::geo::Area>,
 }
 
 impl OrgTree {
@@ -171,7 +173,54 @@ impl OrgTree {
             children,
             paths,
             root: Some(roots[0].clone()),
+            areas: Vec::new(),
         })
+    }
+
+    /// Adds the units' areas (GeoJSON polygons) used to place a located report.
+    pub fn with_areas(mut self, areas: Vec<crate::geo::Area>) -> Self {
+        self.areas = areas
+            .into_iter()
+            .filter(|a| self.units.contains_key(&a.unit))
+            .collect();
+        let depth = |a: &crate::geo::Area| {
+            self.paths
+                .get(&a.unit)
+                .map_or(0, |p| p.matches('/').count())
+        };
+        let mut keyed: Vec<(usize, crate::geo::Area)> = std::mem::take(&mut self.areas)
+            .into_iter()
+            .map(|a| (depth(&a), a))
+            .collect();
+        keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
+        self.areas = keyed.into_iter().map(|(_, a)| a).collect();
+        self
+    }
+
+    /// The smallest unit whose area holds the point.
+    pub fn locate(&self, lon: f64, lat: f64) -> Option<&UnitId> {
+        self.areas
+            .iter()
+            .find(|a| a.contains(lon, lat))
+            .map(|a| &a.unit)
+    }
+
+    /// Where reports with no known place are filed: the county's dispatch centre when the tree
+    /// serves one county (a city root over a single county, or a county root), else the root.
+    pub fn intake_center(&self) -> Option<&UnitId> {
+        let root = self.root.as_ref()?;
+        if self
+            .units
+            .get(root)
+            .is_some_and(|u| u.kind == UnitKind::County)
+        {
+            return Some(root);
+        }
+        let mut counties = self.units.values().filter(|u| u.kind == UnitKind::County);
+        match (counties.next(), counties.next()) {
+            (Some(only), None) => Some(&only.id),
+            _ => Some(root),
+        }
     }
 
     pub fn root(&self) -> Option<&UnitId> {
