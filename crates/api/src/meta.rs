@@ -1,5 +1,6 @@
 //! Reference data (units, categories, calendar, deadline policy) and operational endpoints.
 
+use chrono::Datelike;
 use std::sync::atomic::Ordering;
 
 use axum::Json;
@@ -96,6 +97,7 @@ pub async fn calendar_days(
         items.push(json!({
             "date": d, "workday": work,
             "name": special.map(|s| s.name.clone()), "name_en": special.map(|s| s.name_en.clone()),
+            "provisional": juris.calendar.is_provisional(d.year()),
         }));
     }
     Ok(Json(json!({"items": items})))
@@ -113,8 +115,15 @@ pub async fn deadline_policy(
 
 /// Cheap on purpose (one row): load balancers call it every few seconds.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let warnings: Vec<_> = state
+        .juris()
+        .calendar
+        .schedule_warnings(state.now().date_naive())
+        .into_iter()
+        .map(|w| json!({"code": w.code(), "message": w.message_zh(), "message_en": w.message_en()}))
+        .collect();
     match state.store.event_count().await {
-        Ok(n) => Json(json!({"status": "ok", "events": n})).into_response(),
+        Ok(n) => Json(json!({"status": "ok", "events": n, "warnings": warnings})).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }

@@ -43,6 +43,10 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "forbidden" => ("无权访问", "Forbidden"),
         "not_found" => ("资源不存在", "Not found"),
         "case_not_found" => ("工单不存在", "Case not found"),
+        "case_changed" => (
+            "工单已被他人更新，请刷新后重试",
+            "The case changed meanwhile; reload and retry",
+        ),
         "station_not_found" => ("监测站点不存在", "Station not found"),
         "method_not_allowed" => ("请求方法不被允许", "Method not allowed"),
         "wrong_state" => (
@@ -168,6 +172,11 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => {
                 ApiError::not_found("case_not_found", "no such case in your scope")
             }
+            StoreError::Stale => ApiError::new(
+                StatusCode::CONFLICT,
+                "case_changed",
+                "the case changed meanwhile; reload it and retry",
+            ),
             StoreError::IdempotencyMismatch => ApiError::unprocessable(
                 "idempotency_key_mismatch",
                 "this Idempotency-Key was first used with a different body",

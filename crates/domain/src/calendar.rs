@@ -160,6 +160,44 @@ impl CalendarYear {
     }
 }
 
+/// A holiday schedule an operator must install.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleWarning {
+    /// Deadlines this year are counted on a provisional schedule (or cannot be counted).
+    CurrentYearMissing(i32),
+    /// Deadlines reaching into next year will be provisional until its notice is imported.
+    NextYearMissing(i32),
+}
+
+impl ScheduleWarning {
+    pub fn code(self) -> &'static str {
+        match self {
+            ScheduleWarning::CurrentYearMissing(_) => "calendar_current_year_missing",
+            ScheduleWarning::NextYearMissing(_) => "calendar_next_year_missing",
+        }
+    }
+    pub fn message_zh(self) -> String {
+        match self {
+            ScheduleWarning::CurrentYearMissing(y) => format!(
+                "未安装{y}年国务院节假日安排，本年度办理时限按法定假日临时推算，请尽快导入（jiesu calendar import）"
+            ),
+            ScheduleWarning::NextYearMissing(y) => format!(
+                "未安装{y}年国务院节假日安排，跨年时限按法定假日临时推算，通知发布后请导入（jiesu calendar import）"
+            ),
+        }
+    }
+    pub fn message_en(self) -> String {
+        match self {
+            ScheduleWarning::CurrentYearMissing(y) => format!(
+                "the State Council's {y} holiday schedule is not installed: this year's deadlines are provisional; import it (jiesu calendar import)"
+            ),
+            ScheduleWarning::NextYearMissing(y) => format!(
+                "the State Council's {y} holiday schedule is not installed: deadlines reaching into {y} are provisional until it is imported (jiesu calendar import)"
+            ),
+        }
+    }
+}
+
 /// Office hours as half-open intervals within one day, in Beijing time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OfficeHours {
@@ -277,6 +315,20 @@ impl WorkCalendar {
     pub fn provisional_between(&self, a: Time, b: Time) -> bool {
         let (a, b) = (to_beijing(a).year(), to_beijing(b).year());
         self.provisional.range(a.min(b)..=a.max(b)).next().is_some()
+    }
+
+    /// What an operator must be told about the schedule on `today`: the current year running on
+    /// a provisional schedule, or (from 1 November) next year's notice not yet installed.
+    pub fn schedule_warnings(&self, today: NaiveDate) -> Vec<ScheduleWarning> {
+        let mut out = Vec::new();
+        let year = today.year();
+        if !self.has_official(year) {
+            out.push(ScheduleWarning::CurrentYearMissing(year));
+        }
+        if today.month() >= 11 && !self.has_official(year + 1) {
+            out.push(ScheduleWarning::NextYearMissing(year + 1));
+        }
+        out
     }
 
     /// Whether `year` has its published schedule installed.
@@ -507,6 +559,25 @@ work = ["2026-09-20", "2026-10-10"]
             )
             .unwrap();
         assert_eq!(d, Duration::hours(7) + Duration::hours(1));
+    }
+
+    #[test]
+    fn warns_from_november_when_next_years_notice_is_missing() {
+        let c = cal().with_provisional_years(2028);
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(c.schedule_warnings(d("2026-10-31")), vec![]);
+        assert_eq!(
+            c.schedule_warnings(d("2026-11-01")),
+            vec![ScheduleWarning::NextYearMissing(2027)]
+        );
+        assert_eq!(
+            c.schedule_warnings(d("2027-03-01")),
+            vec![ScheduleWarning::CurrentYearMissing(2027)]
+        );
+        // Provisional years count working days: 2027-01-01 is 元旦, 2027-01-04 a Monday.
+        assert!(!c.is_workday(d("2027-01-01")).unwrap());
+        assert!(c.is_workday(d("2027-01-04")).unwrap());
+        assert!(c.is_provisional(2027) && c.is_provisional(2028) && !c.is_provisional(2026));
     }
 
     #[test]

@@ -319,7 +319,7 @@ pub async fn ensure_calendar(store: &Store) -> anyhow::Result<()> {
     let have = store.load_calendar(Default::default()).await?;
     for f in CALENDAR_FILES {
         let y = jiesu_domain::CalendarYear::parse_toml(f)?;
-        if !have.covers(y.year) {
+        if !have.has_official(y.year) {
             store.put_calendar_year(f).await?;
         }
     }

@@ -13,7 +13,7 @@ use jiesu_domain::{
 };
 use jiesu_hj212::{CrcMode, Decoder, Frame, Packet, PacketRef, Reassembler};
 use jiesu_monitor::{AlarmEvent, AlarmRules, Reading, Sample, Station, Tracker};
-use jiesu_store::{NewUser, SampleRow, StationRow, Store};
+use jiesu_store::{NewAlarm, NewUser, SampleRow, StationRow, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -562,32 +562,27 @@ impl Ingest {
                     },
                 };
                 // One case per station and problem, even if two nodes race: the key is the alarm.
-                let key = format!("alarm:{mn}:{}:{at_ms}", problem.as_str());
+                // The case, its dispatch and the alarm row commit together or not at all.
                 let (case, _) = self
                     .store
-                    .intake(
+                    .open_alarm_case(
                         self.juris.clone(),
-                        draft,
-                        &self.actor,
-                        now,
-                        Some((key.clone(), key)),
-                    )
-                    .await?;
-                self.store
-                    .command(
-                        self.juris.clone(),
-                        &case.id,
-                        Command::Dispatch {
-                            unit: UnitId::new(reg.row.unit_id.clone()),
-                            co_units: vec![],
-                            note: Some("监测告警自动派单".into()),
+                        NewAlarm {
+                            draft,
+                            dispatch: Command::Dispatch {
+                                unit: UnitId::new(reg.row.unit_id.clone()),
+                                co_units: vec![],
+                                note: Some("监测告警自动派单".into()),
+                            },
+                            actor: self.actor.clone(),
+                            key: format!("alarm:{mn}:{}:{at_ms}", problem.as_str()),
+                            mn: mn.clone(),
+                            problem: problem.as_str().to_string(),
+                            at_ms,
+                            summary: summary.clone(),
+                            now,
                         },
-                        &self.actor,
-                        now,
                     )
-                    .await?;
-                self.store
-                    .record_alarm(mn, problem.as_str(), &case.id, at_ms, &summary)
                     .await?;
                 tracing::info!(mn = %mn, problem = problem.as_str(), case = %case.number, "alarm case opened");
             }

@@ -2,6 +2,7 @@
 //! the benchmarks and the end-to-end tests.
 
 pub mod bench_monitor;
+pub mod calendar_watch;
 pub mod client;
 pub mod demo;
 mod demo_data;

@@ -596,6 +596,12 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
                 y.days.len(),
                 y.source
             );
+            // Deadlines counted on the provisional schedule move now; a running server also
+            // reloads the year within a minute (and finds nothing left to move).
+            let juris = std::sync::Arc::new(store.load_jurisdiction().await?);
+            let now = to_beijing(chrono::Utc::now());
+            let moved = store.recalendar(juris, y.year, now).await?;
+            println!("{moved} open cases had provisional deadlines recomputed");
             Ok(())
         }
     }

@@ -144,6 +144,7 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     start_housekeeping(state.store.clone());
+    crate::calendar_watch::start(state.clone());
     println!("jiesu listening on http://{}", listener.local_addr()?);
     jiesu_api::serve(listener, jiesu_api::router(state), shutdown_signal()).await?;
     Ok(())

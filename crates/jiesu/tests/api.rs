@@ -927,7 +927,28 @@ async fn lists_worklist_and_citizens(env: &Env) {
         .unwrap();
     assert_eq!(mine.status, 201);
     assert_eq!(mine.json()["channel"], "web");
-    assert_eq!(mine.json()["intake_unit"]["id"], "420300");
+    // Filed at the county's dispatch centre, where a dispatcher holds a grant (not at the
+    // city root, where nobody would ever see it).
+    assert_eq!(mine.json()["intake_unit"]["id"], COUNTY);
+    let mine_id = mine.json()["id"].as_str().unwrap().to_string();
+    let disp = env.login("dispatcher").await;
+    let wl = disp.get("/api/v1/worklist?limit=200").await.unwrap().json();
+    let on_worklist = wl["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == mine_id.as_str());
+    assert!(
+        on_worklist,
+        "the county dispatcher's worklist shows the citizen's case"
+    );
+    let d = ok(
+        &disp,
+        &mine_id,
+        json!({"type": "dispatch", "unit": DEPT1, "note": "请研究"}),
+    )
+    .await;
+    assert_eq!(d["state"], "dispatched");
     let list = cit.get("/api/v1/cases").await.unwrap().json();
     let items = list["items"].as_array().unwrap();
     assert!(!items.is_empty());
@@ -993,8 +1014,20 @@ async fn reference_and_ops(env: &Env) {
         days[10]["workday"], true,
         "10 October 2026 is a make-up Saturday"
     );
+    // No 2027 notice is installed: 2027 runs on the national rules' schedule, marked provisional.
+    let days = op
+        .get("/api/v1/calendar/days?from=2027-01-01&to=2027-01-04")
+        .await
+        .unwrap()
+        .json();
+    let days = days["items"].as_array().unwrap();
+    assert_eq!(days[0]["workday"], false);
+    assert_eq!(days[0]["name"], "元旦");
+    assert_eq!(days[0]["provisional"], true);
+    assert_eq!(days[3]["workday"], true, "Monday 4 January 2027");
+    // Years before the newest notice are never guessed.
     assert_problem(
-        &op.get("/api/v1/calendar/days?from=2027-01-01&to=2027-01-02")
+        &op.get("/api/v1/calendar/days?from=2018-01-01&to=2018-01-02")
             .await
             .unwrap(),
         422,

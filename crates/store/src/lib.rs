@@ -8,6 +8,7 @@
 mod chain;
 mod monitoring;
 mod reads;
+mod recalendar;
 mod setup;
 pub mod testing;
 mod writer;
@@ -28,7 +29,7 @@ pub use monitoring::{
 };
 pub use reads::{CaseFilter, StoredEvent};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
-pub use writer::{ActorRef, ImportedCase, WriterStats};
+pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -42,6 +43,9 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     #[error("not found")]
     NotFound,
+    /// The case changed after the caller read it; read again and retry.
+    #[error("the case changed meanwhile")]
+    Stale,
     #[error("this idempotency key was used for a different request")]
     IdempotencyMismatch,
     #[error("database: {0}")]

@@ -341,27 +341,6 @@ impl Store {
         r.as_ref().map(alarm_row).transpose()
     }
 
-    pub async fn record_alarm(
-        &self,
-        mn: &str,
-        problem: &str,
-        case_id: &str,
-        at_ms: i64,
-        summary: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO alarms (mn, problem, case_id, opened_at, summary) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(mn)
-        .bind(problem)
-        .bind(case_id)
-        .bind(at_ms)
-        .bind(summary)
-        .execute(&self.read)
-        .await?;
-        Ok(())
-    }
-
     pub async fn close_alarm(&self, mn: &str, problem: &str, at_ms: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE alarms SET recovered_at = $3 WHERE mn = $1 AND problem = $2 AND recovered_at IS NULL",

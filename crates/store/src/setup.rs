@@ -1,5 +1,7 @@
 //! Standing data: org units, categories, the calendar, settings, users, grants and sessions.
 
+use chrono::Datelike;
+use jiesu_domain::geo::Area;
 use jiesu_domain::{
     CalendarYear, Category, CategoryTree, DeadlinePolicy, Grant, Jurisdiction, Kind, OfficeHours,
     OrgTree, OrgUnit, Role, UnitId, UnitKind, WorkCalendar,
@@ -159,6 +161,18 @@ impl Store {
         Ok(y)
     }
 
+    /// Each stored year's file, to notice an import made by another process or node.
+    pub async fn calendar_bodies(
+        &self,
+    ) -> Result<std::collections::BTreeMap<i64, String>, StoreError> {
+        let rows = sqlx::query("SELECT year, body FROM calendar_years ORDER BY year")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
     pub async fn load_calendar(&self, hours: OfficeHours) -> Result<WorkCalendar, StoreError> {
         let bodies: Vec<String> =
             sqlx::query_scalar("SELECT body FROM calendar_years ORDER BY year")
@@ -170,7 +184,10 @@ impl Store {
                 CalendarYear::parse_toml(&b).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             );
         }
-        Ok(cal)
+        // Years after the newest notice get the national rules' schedule, marked provisional, so
+        // dispatching never stops for a notice not yet imported (two years ahead of today).
+        let this_year = jiesu_domain::calendar::to_beijing(chrono::Utc::now()).year();
+        Ok(cal.with_provisional_years(this_year + 2))
     }
 
     pub async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -195,13 +212,21 @@ impl Store {
 
     /// Loads the org tree, calendar, deadline policy and categories that commands are checked against.
     pub async fn load_jurisdiction(&self) -> Result<Jurisdiction, StoreError> {
-        let units = self
-            .load_units()
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-        let org = OrgTree::new(units).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut units = Vec::new();
+        let mut areas = Vec::new();
+        for (u, geometry) in self.load_units().await? {
+            if let Some(g) = geometry {
+                // A bad polygon only costs that unit its area; reports there go to the county.
+                match Area::from_geojson(u.id.clone(), &g) {
+                    Ok(a) => areas.push(a),
+                    Err(e) => tracing::warn!(error = %e, "unit area ignored"),
+                }
+            }
+            units.push(u);
+        }
+        let org = OrgTree::new(units)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .with_areas(areas);
         let hours = match self.get_setting("office_hours").await? {
             Some(h) => OfficeHours::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             None => OfficeHours::default(),

@@ -79,6 +79,34 @@ pub(crate) enum Op {
     },
     Import(Arc<Jurisdiction>, Vec<ImportedCase>),
     Readings(Vec<SampleRow>),
+    /// An alarm's case, its dispatch and its `alarms` row, in one transaction.
+    OpenAlarm {
+        juris: Arc<Jurisdiction>,
+        alarm: Box<NewAlarm>,
+    },
+    /// An event the system writes (not a user's command), on a case still at `version`.
+    SystemEvent {
+        juris: Arc<Jurisdiction>,
+        case_id: String,
+        version: u64,
+        event: Box<CaseEvent>,
+        now: Time,
+    },
+}
+
+/// What the ingest asks for when a station's problem opens: a case made and dispatched, and the
+/// alarm that points at it. All of it commits, or none of it does.
+pub struct NewAlarm {
+    pub draft: CaseDraft,
+    pub dispatch: Command,
+    pub actor: Actor,
+    /// One case per alarm even when two nodes race: a repeat returns the first case.
+    pub key: String,
+    pub mn: String,
+    pub problem: String,
+    pub at_ms: i64,
+    pub summary: String,
+    pub now: Time,
 }
 
 /// A case as intake made it, before the writer gives it an id and a number. The domain's checks
@@ -174,6 +202,15 @@ pub(crate) trait WriteTx {
     async fn update_projection(&mut self, row: &ProjectionRow) -> Result<(), WriteError>;
     /// Stores samples; a repeat of a key replaces the earlier copy.
     async fn upsert_samples(&mut self, rows: &[&SampleRow]) -> Result<(), WriteError>;
+    /// Opens an alarm (the unique index allows one open per station and problem).
+    async fn insert_alarm(
+        &mut self,
+        mn: &str,
+        problem: &str,
+        case_id: &str,
+        at_ms: i64,
+        summary: &str,
+    ) -> Result<(), WriteError>;
     async fn commit(self) -> Result<(), WriteError>;
 }
 
@@ -289,6 +326,23 @@ async fn run_batch<D: WriteDb>(
                 out.push(run_import(&mut tx, &mut head, juris, cases).await?);
                 i += 1;
             }
+            Op::OpenAlarm { juris, alarm } => {
+                out.push(run_open_alarm(&mut tx, &mut head, juris, alarm).await?);
+                i += 1;
+            }
+            Op::SystemEvent {
+                juris,
+                case_id,
+                version,
+                event,
+                now,
+            } => {
+                out.push(
+                    run_system_event(&mut tx, &mut head, juris, case_id, *version, event, *now)
+                        .await?,
+                );
+                i += 1;
+            }
         }
     }
     if head.seq != start_seq {
@@ -344,17 +398,40 @@ async fn run_command<T: WriteTx>(
         Err(e) => return Ok(Err(e.into())),
     };
     // Append to the case's chain and the global chain, folding each event into the case.
+    append_events(
+        tx,
+        head,
+        juris,
+        &mut case,
+        &events,
+        &ActorRef::of(actor),
+        now,
+    )
+    .await?;
+    Ok(Ok(Outcome::Case(Box::new(case), false)))
+}
+
+/// Appends the events of `case`'s new `events` to both chains, folding them in, and rewrites its
+/// projection. `case` is as stored; its version is the last event's sequence number.
+async fn append_events<T: WriteTx>(
+    tx: &mut T,
+    head: &mut Head,
+    juris: &Jurisdiction,
+    case: &mut Case,
+    events: &[CaseEvent],
+    actor: &ActorRef,
+    now: Time,
+) -> Result<(), WriteError> {
     let mut prev = tx.last_hash(&case.id).await?;
-    let actor = ActorRef::of(actor);
     let mut rows = Vec::with_capacity(events.len());
-    for ev in &events {
+    for ev in events {
         let row = EventRow::of_event(
             head,
             &case.id,
             case.version as i64 + 1,
             &prev,
             ev,
-            &actor,
+            actor,
             now,
         )?;
         case.evolve(ev, now);
@@ -362,9 +439,100 @@ async fn run_command<T: WriteTx>(
         rows.push(row);
     }
     tx.insert_events(&rows).await?;
-    tx.update_projection(&ProjectionRow::new(juris, &case, &prev, None)?)
-        .await?;
+    tx.update_projection(&ProjectionRow::new(juris, case, &prev, None)?)
+        .await
+}
+
+async fn run_system_event<T: WriteTx>(
+    tx: &mut T,
+    head: &mut Head,
+    juris: &Jurisdiction,
+    case_id: &str,
+    version: u64,
+    event: &CaseEvent,
+    now: Time,
+) -> Result<Result<Outcome, StoreError>, WriteError> {
+    let Some(doc) = tx.case_doc(case_id).await? else {
+        return Ok(Err(StoreError::NotFound));
+    };
+    let mut case = match parse_case(&doc) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    if case.version != version {
+        // Computed on a trail that has grown since: the caller computes again.
+        return Ok(Err(StoreError::Stale));
+    }
+    append_events(
+        tx,
+        head,
+        juris,
+        &mut case,
+        std::slice::from_ref(event),
+        &ActorRef::system(),
+        now,
+    )
+    .await?;
     Ok(Ok(Outcome::Case(Box::new(case), false)))
+}
+
+async fn run_open_alarm<T: WriteTx>(
+    tx: &mut T,
+    head: &mut Head,
+    juris: &Jurisdiction,
+    a: &NewAlarm,
+) -> Result<Result<Outcome, StoreError>, WriteError> {
+    if let Some((doc, _)) = tx.cases_by_key(&[a.key.as_str()]).await?.get(&a.key) {
+        return Ok(parse_case(doc).map(|c| Outcome::Case(Box::new(c), false)));
+    }
+    let received = match Case::intake_by(
+        String::new(),
+        a.draft.clone(),
+        &a.actor,
+        jiesu_domain::case::IntakePath::Ingest,
+        &juris.ctx(),
+    ) {
+        Ok(ev) => ev,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let Some(mut case) = Case::from_received_owned(new_case_id(), received, a.now) else {
+        return Ok(Err(StoreError::Corrupt("intake made no case".into())));
+    };
+    let dispatch = match case.apply(&a.dispatch, &a.actor, a.now, &juris.ctx()) {
+        Ok(evs) => evs,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    let day = jiesu_domain::case::number_day(a.now);
+    let seq = tx.reserve_numbers(&day, 1).await?;
+    case.number = jiesu_domain::case::case_number(&day, seq);
+    let actor = ActorRef::of(&a.actor);
+    let data = serde_json::to_string(&ReceivedRef::of(&case))?;
+    let mut prev = crate::GENESIS_HASH.to_string();
+    let mut rows = vec![EventRow::new(
+        head, &case.id, 1, &prev, "received", data, &actor, a.now,
+    )];
+    prev = rows[0].hash.clone();
+    for ev in &dispatch {
+        let row = EventRow::of_event(
+            head,
+            &case.id,
+            case.version as i64 + 1,
+            &prev,
+            ev,
+            &actor,
+            a.now,
+        )?;
+        case.evolve(ev, a.now);
+        prev = row.hash.clone();
+        rows.push(row);
+    }
+    let key = (a.key.clone(), a.key.clone());
+    tx.insert_events(&rows).await?;
+    tx.insert_projections(&[ProjectionRow::new(juris, &case, &prev, Some(&key))?])
+        .await?;
+    tx.insert_alarm(&a.mn, &a.problem, &case.id, a.at_ms, &a.summary)
+        .await?;
+    Ok(Ok(Outcome::Case(Box::new(case), true)))
 }
 
 async fn run_import<T: WriteTx>(
@@ -801,6 +969,49 @@ impl Store {
                 case_id: case_id.to_string(),
                 cmd: Box::new(cmd),
                 actor: Box::new(actor.clone()),
+                now,
+            })
+            .await?
+        {
+            Outcome::Case(c, _) => Ok(*c),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
+        }
+    }
+
+    /// Opens an alarm: its case is recorded, dispatched and linked in one transaction, so a
+    /// failure leaves no orphan case and no alarm without a case.
+    pub async fn open_alarm_case(
+        &self,
+        juris: Arc<Jurisdiction>,
+        alarm: NewAlarm,
+    ) -> Result<(Case, bool), StoreError> {
+        match self
+            .submit(Op::OpenAlarm {
+                juris,
+                alarm: Box::new(alarm),
+            })
+            .await?
+        {
+            Outcome::Case(c, created) => Ok((*c, created)),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
+        }
+    }
+
+    /// Writes a system event on a case still at `version` (`Stale` if it moved on since).
+    pub async fn system_event(
+        &self,
+        juris: Arc<Jurisdiction>,
+        case_id: &str,
+        version: u64,
+        event: CaseEvent,
+        now: Time,
+    ) -> Result<Case, StoreError> {
+        match self
+            .submit(Op::SystemEvent {
+                juris,
+                case_id: case_id.to_string(),
+                version,
+                event: Box::new(event),
                 now,
             })
             .await?

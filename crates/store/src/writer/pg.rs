@@ -257,6 +257,27 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
+    async fn insert_alarm(
+        &mut self,
+        mn: &str,
+        problem: &str,
+        case_id: &str,
+        at_ms: i64,
+        summary: &str,
+    ) -> Result<(), WriteError> {
+        sqlx::query(
+            "INSERT INTO alarms (mn, problem, case_id, opened_at, summary) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(mn)
+        .bind(problem)
+        .bind(case_id)
+        .bind(at_ms)
+        .bind(summary)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), WriteError> {
         self.tx.commit().await?;
         Ok(())

@@ -287,6 +287,22 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn insert_alarm(
+        &mut self,
+        mn: &str,
+        problem: &str,
+        case_id: &str,
+        at_ms: i64,
+        summary: &str,
+    ) -> Result<(), WriteError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO alarms (mn, problem, case_id, opened_at, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![mn, problem, case_id, at_ms, summary])?;
+        Ok(())
+    }
+
     async fn commit(self) -> Result<(), WriteError> {
         self.tx.commit()?;
         Ok(())
