@@ -6,22 +6,6 @@ use common::*;
 use jiesu_domain::case::{ReplyOutcome, ReviewDecision, Satisfaction};
 use jiesu_domain::*;
 
-fn dispatch(unit: &str) -> Command {
-    Command::Dispatch {
-        unit: UnitId::new(unit),
-        co_units: vec![],
-        note: None,
-    }
-}
-
-fn reply() -> Command {
-    Command::Reply {
-        outcome: ReplyOutcome::Resolved,
-        text: "已清理".into(),
-        reason: None,
-    }
-}
-
 /// Takes a case through dispatch, accept, contact and reply to deptA.
 fn to_replied(w: &Jurisdiction, s: &Staff) -> Case {
     let mut c = new_case(w, Kind::Complaint, t("2026-06-10T09:00:00+08:00"));

@@ -8,144 +8,64 @@
 //! sent one by one, then every command × actor × case that the domain refuses, sent all at once
 //! so the writer batches them.
 
+// The domain tests' county, staff and draft, so both crates test the same small world.
+#[path = "../../domain/tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 
-use jiesu_domain::case::{GeoPoint, ReplyOutcome, Reporter, ReviewDecision, Satisfaction};
+use common::{Staff, actor, dispatch, draft, reply, staff, t, world};
+use jiesu_domain::case::{ReplyOutcome, ReviewDecision, Satisfaction};
 use jiesu_domain::*;
 use jiesu_store::{Store, StoreError};
 use sqlx::{Connection, Row};
 
-fn t(s: &str) -> Time {
-    calendar::to_beijing(chrono::DateTime::parse_from_rfc3339(s).expect("a literal time"))
-}
-
-fn unit(id: &str, parent: Option<&str>, kind: UnitKind) -> OrgUnit {
-    OrgUnit {
-        id: UnitId::new(id),
-        parent: parent.map(UnitId::new),
-        kind,
-        name: id.to_string(),
-    }
-}
-
-fn actor(name: &str, role: Role, unit: &str) -> Actor {
-    Actor {
-        user_id: name.into(),
-        username: name.into(),
-        display_name: name.into(),
-        grants: vec![Grant {
-            role,
-            unit: UnitId::new(unit),
-        }],
-    }
-}
-
-fn draft(kind: Kind, channel: Channel) -> CaseDraft {
-    CaseDraft {
-        channel,
-        kind,
-        category: Some("urban".into()),
-        urgency: Urgency::Normal,
-        title: "丹二巷占道经营".into(),
-        description: "早晚有商贩占道".into(),
-        address: Some("均州路街道丹二巷".into()),
-        location: Some(GeoPoint {
-            lon: 111.5,
-            lat: 32.5,
-        }),
-        reporter: Reporter {
-            name: Some("王先生".into()),
-            phone: Some("13812345678".into()),
-            anonymous: false,
-            user_id: None,
-        },
-    }
-}
-
+/// The domain tests' staff, and a few more: a street dispatcher, a second citizen, a grid worker.
 struct People {
-    operator: Actor,
-    dispatcher: Actor,
-    handler_a: Actor,
-    handler_b: Actor,
-    street_handler: Actor,
-    comm_handler: Actor,
-    street2_handler: Actor,
+    s: Staff,
     street_dispatcher: Actor,
-    inspector: Actor,
-    leader: Actor,
-    citizen: Actor,
     other_citizen: Actor,
-    admin: Actor,
     grid: Actor,
 }
 
 fn people() -> People {
     People {
-        operator: actor("op", Role::Operator, "county"),
-        dispatcher: actor("disp", Role::Dispatcher, "county"),
-        handler_a: actor("ha", Role::Handler, "deptA"),
-        handler_b: actor("hb", Role::Handler, "deptB"),
-        street_handler: actor("hs", Role::Handler, "street1"),
-        comm_handler: actor("hc", Role::Handler, "comm1"),
-        street2_handler: actor("hs2", Role::Handler, "street2"),
+        s: staff(),
         street_dispatcher: actor("sd", Role::Dispatcher, "street1"),
-        inspector: actor("insp", Role::Inspector, "county"),
-        leader: actor("lead", Role::Leader, "county"),
-        citizen: actor("cit", Role::Citizen, "county"),
         other_citizen: actor("cit2", Role::Citizen, "county"),
-        admin: actor("adm", Role::Admin, "county"),
         grid: actor("g", Role::GridWorker, "grid1"),
     }
 }
 
 impl People {
     fn all(&self) -> Vec<&Actor> {
+        let s = &self.s;
         vec![
-            &self.operator,
-            &self.dispatcher,
-            &self.handler_a,
-            &self.handler_b,
-            &self.street_handler,
-            &self.comm_handler,
-            &self.street2_handler,
+            &s.operator,
+            &s.dispatcher,
+            &s.handler_a,
+            &s.handler_b,
+            &s.street_handler,
+            &s.comm_handler,
+            &s.street2_handler,
+            &s.inspector,
+            &s.leader,
+            &s.citizen,
+            &s.admin,
             &self.street_dispatcher,
-            &self.inspector,
-            &self.leader,
-            &self.citizen,
             &self.other_citizen,
-            &self.admin,
             &self.grid,
         ]
     }
 }
 
+/// Stores the domain tests' county and its 2025–2026 calendar, and loads it back as the server does.
 async fn setup(store: &Store) -> Arc<Jurisdiction> {
-    store
-        .put_units(
-            &[
-                unit("county", None, UnitKind::County),
-                unit("street1", Some("county"), UnitKind::Street),
-                unit("comm1", Some("street1"), UnitKind::Community),
-                unit("grid1", Some("comm1"), UnitKind::Grid),
-                unit("street2", Some("county"), UnitKind::Street),
-                unit("deptA", Some("county"), UnitKind::Department),
-                unit("deptB", Some("county"), UnitKind::Department),
-            ],
-            &[],
-        )
-        .await
-        .expect("units");
-    store
-        .put_categories(&[Category {
-            id: "urban".into(),
-            parent: None,
-            name: "城市管理".into(),
-            name_en: "Urban".into(),
-            default_kind: None,
-            default_unit: None,
-        }])
-        .await
-        .expect("categories");
+    let w = world();
+    let units: Vec<OrgUnit> = w.org.units().cloned().collect();
+    store.put_units(&units, &[]).await.expect("units");
+    let categories: Vec<Category> = w.categories.all().cloned().collect();
+    store.put_categories(&categories).await.expect("categories");
     for body in [
         include_str!("../../../calendar/2025.toml"),
         include_str!("../../../calendar/2026.toml"),
@@ -155,19 +75,10 @@ async fn setup(store: &Store) -> Arc<Jurisdiction> {
     Arc::new(store.load_jurisdiction().await.expect("jurisdiction"))
 }
 
-fn dispatch(u: &str) -> Command {
-    Command::Dispatch {
-        unit: UnitId::new(u),
-        co_units: vec![],
-        note: None,
-    }
-}
-
-fn reply() -> Command {
-    Command::Reply {
-        outcome: ReplyOutcome::Resolved,
-        text: "已清理".into(),
-        reason: None,
+fn draft_on(kind: Kind, channel: Channel) -> CaseDraft {
+    CaseDraft {
+        channel,
+        ..draft(kind)
     }
 }
 
@@ -191,44 +102,44 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
     type Steps = Vec<(Command, Actor)>;
     let to_accepted = |mut extra: Steps| {
         let mut v = vec![
-            (dispatch("deptA"), p.dispatcher.clone()),
-            (Command::Accept { note: None }, p.handler_a.clone()),
+            (dispatch("deptA"), p.s.dispatcher.clone()),
+            (Command::Accept { note: None }, p.s.handler_a.clone()),
         ];
         v.append(&mut extra);
         v
     };
-    let contact = (Command::Contact { note: None }, p.handler_a.clone());
+    let contact = (Command::Contact { note: None }, p.s.handler_a.clone());
     let approve = (
         Command::Review {
             decision: ReviewDecision::Approve,
             comment: None,
         },
-        p.dispatcher.clone(),
+        p.s.dispatcher.clone(),
     );
     let plan: Vec<(&'static str, Kind, &Actor, Steps)> = vec![
-        ("received", Kind::Complaint, &p.operator, vec![]),
+        ("received", Kind::Complaint, &p.s.operator, vec![]),
         (
             "dispatched",
             Kind::Complaint,
-            &p.operator,
-            vec![(dispatch("deptA"), p.dispatcher.clone())],
+            &p.s.operator,
+            vec![(dispatch("deptA"), p.s.dispatcher.clone())],
         ),
         (
             "accepted",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![]),
         ),
         (
             "in_progress",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![contact.clone()]),
         ),
         (
             "extension_pending",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![
                 contact.clone(),
                 (
@@ -236,33 +147,33 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
                         working_days: 5,
                         reason: "需多部门协调".into(),
                     },
-                    p.handler_a.clone(),
+                    p.s.handler_a.clone(),
                 ),
             ]),
         ),
         (
             "replied",
             Kind::Complaint,
-            &p.operator,
-            to_accepted(vec![contact.clone(), (reply(), p.handler_a.clone())]),
+            &p.s.operator,
+            to_accepted(vec![contact.clone(), (reply(), p.s.handler_a.clone())]),
         ),
         (
             "awaiting_callback",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![
                 contact.clone(),
-                (reply(), p.handler_a.clone()),
+                (reply(), p.s.handler_a.clone()),
                 approve.clone(),
             ]),
         ),
         (
             "closed",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![
                 contact.clone(),
-                (reply(), p.handler_a.clone()),
+                (reply(), p.s.handler_a.clone()),
                 approve.clone(),
                 (
                     Command::Callback {
@@ -270,48 +181,48 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
                         satisfaction: Satisfaction::Satisfied,
                         note: None,
                     },
-                    p.operator.clone(),
+                    p.s.operator.clone(),
                 ),
             ]),
         ),
         (
             "suspended",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             to_accepted(vec![(
                 Command::Suspend {
                     reason: "等待鉴定".into(),
                 },
-                p.dispatcher.clone(),
+                p.s.dispatcher.clone(),
             )]),
         ),
         (
             "answered",
             Kind::Inquiry,
-            &p.operator,
+            &p.s.operator,
             vec![(
                 Command::AnswerDirectly {
                     answer: "已告知办理流程".into(),
                 },
-                p.operator.clone(),
+                p.s.operator.clone(),
             )],
         ),
         (
             "at_community",
             Kind::Complaint,
-            &p.operator,
+            &p.s.operator,
             vec![
-                (dispatch("street1"), p.dispatcher.clone()),
+                (dispatch("street1"), p.s.dispatcher.clone()),
                 (
                     Command::Redispatch {
                         unit: UnitId::new("comm1"),
                         note: None,
                     },
-                    p.street_handler.clone(),
+                    p.s.street_handler.clone(),
                 ),
             ],
         ),
-        ("citizens", Kind::Complaint, &p.citizen, vec![]),
+        ("citizens", Kind::Complaint, &p.s.citizen, vec![]),
     ];
     let mut cases = Vec::new();
     for (name, kind, reporter, steps) in plan {
@@ -321,7 +232,7 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
             Channel::Hotline
         };
         let (case, created) = store
-            .intake(juris.clone(), draft(kind, channel), reporter, at, None)
+            .intake(juris.clone(), draft_on(kind, channel), reporter, at, None)
             .await
             .expect("intake");
         assert!(created);
@@ -337,8 +248,8 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
     let (case, _) = store
         .intake(
             juris.clone(),
-            draft(Kind::Complaint, Channel::Hotline),
-            &p.operator,
+            draft_on(Kind::Complaint, Channel::Hotline),
+            &p.s.operator,
             at,
             None,
         )
@@ -350,7 +261,7 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
             juris.clone(),
             &case.id,
             Command::Merge { into },
-            &p.dispatcher,
+            &p.s.dispatcher,
             later,
         )
         .await
@@ -631,7 +542,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "received",
             "handler dispatches",
             dispatch("deptA"),
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_forbidden,
         ),
@@ -639,7 +550,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "dispatched",
             "admin accepts",
             Command::Accept { note: None },
-            &p.admin,
+            &p.s.admin,
             now,
             is_forbidden,
         ),
@@ -650,7 +561,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
                 decision: ReviewDecision::Approve,
                 comment: None,
             },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_forbidden,
         ),
@@ -658,7 +569,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "extension_pending",
             "handler approves own extension",
             Command::ApproveExtension { comment: None },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_forbidden,
         ),
@@ -667,7 +578,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "dispatched",
             "other department accepts",
             Command::Accept { note: None },
-            &p.handler_b,
+            &p.s.handler_b,
             now,
             is_forbidden,
         ),
@@ -686,7 +597,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
                 unit: UnitId::new("street2"),
                 note: None,
             },
-            &p.comm_handler,
+            &p.s.comm_handler,
             now,
             is_forbidden,
         ),
@@ -703,7 +614,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "dispatched",
             "dispatch twice",
             dispatch("deptB"),
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_wrong_state,
         ),
@@ -711,7 +622,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "accepted",
             "reply before contact",
             reply(),
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_wrong_state,
         ),
@@ -719,7 +630,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "suspended",
             "contact while suspended",
             Command::Contact { note: None },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_wrong_state,
         ),
@@ -727,7 +638,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "merged",
             "dispatch a merged case",
             dispatch("deptA"),
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_wrong_state,
         ),
@@ -735,7 +646,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "closed",
             "accept a closed case",
             Command::Accept { note: None },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_wrong_state,
         ),
@@ -743,7 +654,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "awaiting_callback",
             "close without callback",
             Command::Close { note: None },
-            &p.operator,
+            &p.s.operator,
             now,
             is_conflict,
         ),
@@ -754,7 +665,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
                 working_days: 2,
                 reason: "x".into(),
             },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_conflict,
         ),
@@ -763,7 +674,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "received",
             "unknown unit",
             dispatch("nowhere"),
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_invalid,
         ),
@@ -771,7 +682,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "dispatched",
             "blank return reason",
             Command::Return { reason: " ".into() },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_invalid,
         ),
@@ -782,7 +693,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
                 decision: ReviewDecision::Reject,
                 comment: None,
             },
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_invalid,
         ),
@@ -793,7 +704,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
                 working_days: 31,
                 reason: "x".into(),
             },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
             is_invalid,
         ),
@@ -802,7 +713,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             "received",
             "dispatch into 2027",
             dispatch("deptA"),
-            &p.dispatcher,
+            &p.s.dispatcher,
             t("2027-03-01T09:00:00+08:00"),
             is_calendar,
         ),
@@ -813,7 +724,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             Command::Merge {
                 into: "nowhere".into(),
             },
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_invalid,
         ),
@@ -823,7 +734,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             Command::Merge {
                 into: cases.id("merged").into(),
             },
-            &p.dispatcher,
+            &p.s.dispatcher,
             now,
             is_conflict,
         ),
@@ -842,7 +753,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             juris.clone(),
             "no-such-case",
             Command::Contact { note: None },
-            &p.handler_a,
+            &p.s.handler_a,
             now,
         )
         .await;
