@@ -6,22 +6,6 @@ use common::*;
 use jiesu_domain::case::{ReplyOutcome, ReviewDecision, Satisfaction};
 use jiesu_domain::*;
 
-fn dispatch(unit: &str) -> Command {
-    Command::Dispatch {
-        unit: UnitId::new(unit),
-        co_units: vec![],
-        note: None,
-    }
-}
-
-fn reply() -> Command {
-    Command::Reply {
-        outcome: ReplyOutcome::Resolved,
-        text: "已清理".into(),
-        reason: None,
-    }
-}
-
 /// Takes a case through dispatch, accept, contact and reply to deptA.
 fn to_replied(w: &Jurisdiction, s: &Staff) -> Case {
     let mut c = new_case(w, Kind::Complaint, t("2026-06-10T09:00:00+08:00"));
@@ -372,9 +356,11 @@ fn extensions_move_the_deadline_by_working_days_only_when_approved() {
         at,
     )
     .unwrap();
+    // Due Thu 2 July 09:10; five working days on: Fri 3, Mon 6, Tue 7, Wed 8, Thu 9 July.
+    assert_eq!(due, t("2026-07-02T09:10:00+08:00"));
     assert_eq!(
         c.deadlines.clone().unwrap().resolve_due,
-        w.calendar.add_working_days(due, 5).unwrap()
+        t("2026-07-09T09:10:00+08:00")
     );
     assert_eq!(c.extensions_granted, 1);
     assert!(matches!(
@@ -424,9 +410,217 @@ fn suspension_stops_the_clock() {
     )
     .unwrap();
     assert_eq!(c.state, CaseState::Accepted);
+    // Thu 09:00–12:00 (3 h) + 14:00–17:30 (3.5 h) + Fri 08:30–09:00 (0.5 h) = 7 h lost. From the
+    // due time Thu 2 July 09:10: 2 h 50 to noon, 3 h 30 in the afternoon (6 h 20), the last 40 min
+    // on Fri 3 July from 08:30.
+    assert_eq!(due, t("2026-07-02T09:10:00+08:00"));
     assert_eq!(
         c.deadlines.clone().unwrap().resolve_due,
-        w.calendar.add_working_hours(due, 7).unwrap()
+        t("2026-07-03T09:10:00+08:00")
+    );
+}
+
+/// Deadlines below are worked out by hand from calendar/2026.toml, office hours 08:30–12:00 and
+/// 14:00–17:30 (7 h a day) and the built-in policy (accept 2 working hours; resolve: inquiry 3,
+/// request 5, complaint 15 working days), never with the calendar code under test.
+fn dispatched_at(w: &Jurisdiction, kind: Kind, at: &str) -> Deadlines {
+    let mut c = new_case(w, kind, t(at));
+    run(w, &mut c, dispatch("deptA"), &staff().dispatcher, t(at)).unwrap();
+    c.deadlines.expect("the clock starts at dispatch")
+}
+
+#[test]
+fn deadlines_across_national_day_2026_count_the_make_up_days() {
+    let w = world();
+    // 中秋 Fri 25–Sun 27 Sep, 国庆 Thu 1–Wed 7 Oct; Sun 20 Sep and Sat 10 Oct are worked.
+    // Complaint, Fri 18 Sep 10:00, 15 working days: Sun 20 (1), Mon 21–Thu 24 (2–5),
+    // Mon 28–Wed 30 (6–8), Thu 8 Oct (9), Fri 9 (10), Sat 10 (11), Mon 12–Thu 15 (12–15).
+    let d = dispatched_at(&w, Kind::Complaint, "2026-09-18T10:00:00+08:00");
+    assert_eq!(d.resolve_due, t("2026-10-15T10:00:00+08:00"));
+    // Request, Wed 30 Sep 16:30, the last afternoon before the holiday. Accept: 1 h to 17:30,
+    // the second hour on Thu 8 Oct from 08:30. Resolve, 5 working days: Thu 8 (1), Fri 9 (2),
+    // Sat 10 (3, make-up), Mon 12 (4), Tue 13 (5).
+    let d = dispatched_at(&w, Kind::Request, "2026-09-30T16:30:00+08:00");
+    assert_eq!(d.accept_due, t("2026-10-08T09:30:00+08:00"));
+    assert_eq!(d.resolve_due, t("2026-10-13T16:30:00+08:00"));
+}
+
+#[test]
+fn deadlines_across_the_2026_spring_festival() {
+    let w = world();
+    // 春节 rest Sun 15–Mon 23 Feb; Sat 14 Feb and Sat 28 Feb are worked.
+    // Complaint, Fri 13 Feb 17:00. Accept: 30 min to 17:30, 1 h 30 on Sat 14 from 08:30.
+    // Resolve, 15 working days: Sat 14 (1), Tue 24–Fri 27 (2–5), Sat 28 (6), Mon 2–Fri 6 Mar
+    // (7–11), Mon 9–Thu 12 (12–15).
+    let d = dispatched_at(&w, Kind::Complaint, "2026-02-13T17:00:00+08:00");
+    assert_eq!(d.accept_due, t("2026-02-14T10:00:00+08:00"));
+    assert_eq!(d.resolve_due, t("2026-03-12T17:00:00+08:00"));
+    // Inquiry dispatched on the make-up Saturday itself, 16:00. Accept: 1 h 30 to 17:30, the
+    // last 30 min after the nine days off, Tue 24 from 08:30. Resolve, 3 working days:
+    // Tue 24, Wed 25, Thu 26.
+    let d = dispatched_at(&w, Kind::Inquiry, "2026-02-14T16:00:00+08:00");
+    assert_eq!(d.accept_due, t("2026-02-24T09:00:00+08:00"));
+    assert_eq!(d.resolve_due, t("2026-02-26T16:00:00+08:00"));
+}
+
+#[test]
+fn two_working_hours_to_accept_skip_lunch_nights_weekends_and_holidays() {
+    let w = world();
+    for (at, due, why) in [
+        // Wed 10 June 2026.
+        (
+            "2026-06-10T10:00:00+08:00",
+            "2026-06-10T12:00:00+08:00",
+            "ends at noon",
+        ),
+        (
+            "2026-06-10T11:00:00+08:00",
+            "2026-06-10T15:00:00+08:00",
+            "1 h + lunch + 1 h",
+        ),
+        (
+            "2026-06-10T12:30:00+08:00",
+            "2026-06-10T16:00:00+08:00",
+            "from 14:00",
+        ),
+        (
+            "2026-06-10T07:00:00+08:00",
+            "2026-06-10T10:30:00+08:00",
+            "from 08:30",
+        ),
+        (
+            "2026-06-10T16:45:00+08:00",
+            "2026-06-11T09:45:00+08:00",
+            "45 min + night + 1 h 15",
+        ),
+        (
+            "2026-06-10T20:00:00+08:00",
+            "2026-06-11T10:30:00+08:00",
+            "Thu from 08:30",
+        ),
+        // Fri 12 June: 30 min, then Monday.
+        (
+            "2026-06-12T17:00:00+08:00",
+            "2026-06-15T10:00:00+08:00",
+            "over the weekend",
+        ),
+        // Thu 18 June: 1 h 30, then 端午 (Fri 19–Sun 21), then 30 min on Monday.
+        (
+            "2026-06-18T16:00:00+08:00",
+            "2026-06-22T09:00:00+08:00",
+            "over 端午",
+        ),
+    ] {
+        let d = dispatched_at(&w, Kind::Complaint, at);
+        assert_eq!(d.accept_due, t(due), "dispatched {at}: {why}");
+    }
+}
+
+#[test]
+fn resume_moves_the_deadline_by_working_time_only() {
+    let (w, s) = (world(), staff());
+    let at = t("2026-06-10T09:10:00+08:00");
+    let mut c = new_case(&w, Kind::Complaint, at);
+    run(&w, &mut c, dispatch("deptA"), &s.dispatcher, at).unwrap();
+    run(&w, &mut c, Command::Accept { note: None }, &s.handler_a, at).unwrap();
+    // Wed 10 June + 15 working days, 端午 Fri 19 June off: Thu 2 July 09:10.
+    assert_eq!(
+        c.deadlines.clone().unwrap().resolve_due,
+        t("2026-07-02T09:10:00+08:00")
+    );
+    // Suspended over lunch only: no working time lost, the deadline stays.
+    let suspend = || Command::Suspend {
+        reason: "等待鉴定结论".into(),
+    };
+    run(
+        &w,
+        &mut c,
+        suspend(),
+        &s.dispatcher,
+        t("2026-06-11T12:05:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::Resume { note: None },
+        &s.dispatcher,
+        t("2026-06-11T13:55:00+08:00"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.deadlines.clone().unwrap().resolve_due,
+        t("2026-07-02T09:10:00+08:00")
+    );
+    // Suspended Thu 18 June 15:00, resumed Mon 22 June 10:00: Thu 15:00–17:30 (2 h 30), 端午 and
+    // the weekend nothing, Mon 08:30–10:00 (1 h 30): 4 h lost. From Thu 2 July 09:10: 2 h 50 to
+    // noon, the last 1 h 10 from 14:00.
+    run(
+        &w,
+        &mut c,
+        suspend(),
+        &s.dispatcher,
+        t("2026-06-18T15:00:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::Resume { note: None },
+        &s.dispatcher,
+        t("2026-06-22T10:00:00+08:00"),
+    )
+    .unwrap();
+    assert_eq!(c.state, CaseState::Accepted);
+    assert_eq!(
+        c.deadlines.clone().unwrap().resolve_due,
+        t("2026-07-02T15:10:00+08:00")
+    );
+}
+
+#[test]
+fn an_extension_counts_working_days_across_labour_day_2026() {
+    let (w, s) = (world(), staff());
+    // Request, Thu 23 April 10:00, 5 working days: Fri 24, Mon 27–Thu 30 → Thu 30 April 10:00.
+    let at = t("2026-04-23T10:00:00+08:00");
+    let mut c = new_case(&w, Kind::Request, at);
+    run(&w, &mut c, dispatch("deptA"), &s.dispatcher, at).unwrap();
+    assert_eq!(
+        c.deadlines.clone().unwrap().resolve_due,
+        t("2026-04-30T10:00:00+08:00")
+    );
+    run(
+        &w,
+        &mut c,
+        Command::Accept { note: None },
+        &s.handler_a,
+        t("2026-04-23T10:30:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::RequestExtension {
+            working_days: 5,
+            reason: "需多部门协调".into(),
+        },
+        &s.handler_a,
+        t("2026-04-28T09:00:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::ApproveExtension { comment: None },
+        &s.dispatcher,
+        t("2026-04-28T10:00:00+08:00"),
+    )
+    .unwrap();
+    // 劳动节 Fri 1–Tue 5 May off, Sat 9 May worked: Wed 6 (1), Thu 7 (2), Fri 8 (3), Sat 9 (4),
+    // Mon 11 (5).
+    assert_eq!(
+        c.deadlines.clone().unwrap().resolve_due,
+        t("2026-05-11T10:00:00+08:00")
     );
 }
 

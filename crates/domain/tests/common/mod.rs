@@ -1,7 +1,8 @@
-// Shared fixture for the domain tests: a small county, its staff, the 2026 calendar.
+// Shared fixture for the domain tests (and crates/store/tests/refusals.rs, which stores this same
+// county): a small county, its staff, the 2025–2026 calendars.
 #![allow(dead_code)]
 
-use jiesu_domain::case::{GeoPoint, Reporter};
+use jiesu_domain::case::{GeoPoint, ReplyOutcome, Reporter};
 use jiesu_domain::*;
 
 pub fn t(s: &str) -> Time {
@@ -110,6 +111,24 @@ pub fn draft(kind: Kind) -> CaseDraft {
             anonymous: false,
             user_id: None,
         },
+    }
+}
+
+/// Dispatch to `unit`, no co-units.
+pub fn dispatch(unit: &str) -> Command {
+    Command::Dispatch {
+        unit: UnitId::new(unit),
+        co_units: vec![],
+        note: None,
+    }
+}
+
+/// A resolved reply.
+pub fn reply() -> Command {
+    Command::Reply {
+        outcome: ReplyOutcome::Resolved,
+        text: "已清理".into(),
+        reason: None,
     }
 }
 
