@@ -166,7 +166,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     if req.username.len() > 64 || req.password.len() > 256 {
-        // No user has such a name or password: nothing to count, hash or look up.
+        // Longer than sign-in accepts: nothing to count, hash or look up.
         return Err(invalid_credentials());
     }
     let now = state.now().timestamp_millis();
