@@ -10,6 +10,7 @@ pub mod monitoring;
 pub mod openapi;
 pub mod password;
 pub mod problem;
+pub mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -63,6 +64,8 @@ pub struct Shared {
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
     pub(crate) sessions: Arc<auth::SessionCache>,
+    pub(crate) sign_ins: Arc<throttle::SignInThrottle>,
+    pub(crate) hashing: Arc<password::HashGate>,
     clock: Clock,
 }
 
@@ -81,6 +84,11 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             sessions: Arc::new(auth::SessionCache::default()),
+            sign_ins: throttle::SignInThrottle::new(),
+            hashing: password::HashGate::new(
+                password::default_hash_permits(),
+                password::MAX_WAITING_HASHES,
+            ),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
         }))
     }
@@ -454,15 +462,19 @@ pub fn echo_router() -> Router {
     Router::new().route("/echo", post(echo))
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves. Each request carries its peer's address (`ConnectInfo`),
+/// which sign-in counts failures by.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]

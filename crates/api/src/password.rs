@@ -1,7 +1,13 @@
-//! Argon2id password hashing. Slow on purpose: call it from `spawn_blocking`.
+//! Argon2id password hashing. Slow on purpose (19 MiB and tens of milliseconds per call): call it
+//! from `spawn_blocking`, and for requests from outside through a [`HashGate`], which caps how many
+//! run at once and how many may wait.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -22,8 +28,87 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// A fixed argon2id hash, with the same parameters as [`hash`], of a random password nobody kept.
+/// A sign-in for an unknown (or disabled) user is verified against it, so it costs the same
+/// hashing as one for a real user. A test checks its parameters still match [`hash`]'s.
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$KVakLR0joMZu8bpDrCU6jw$tdNC0XivFAr/PICvUg5Lz2mhPw6hP43lah5PDxbiyPU";
+
+/// Hashes running at once by default: one per core (each holds 19 MiB while it runs).
+pub fn default_hash_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Verifications that may wait for a core before more are turned away (`503` + `Retry-After`).
+pub const MAX_WAITING_HASHES: usize = 64;
+
+/// Caps concurrent verifications at `permits` and admits at most `permits + waiting` at a time
+/// (running or waiting), so a flood of sign-ins is answered at once instead of piling up.
+pub struct HashGate {
+    permits: Arc<Semaphore>,
+    admitted: AtomicUsize,
+    capacity: usize,
+}
+
+/// The gate is full: the caller should answer "busy, retry shortly".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// A place in the gate (running or waiting); given back when dropped.
+pub struct Admission {
+    gate: Arc<HashGate>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.gate.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HashGate {
+    pub fn new(permits: usize, waiting: usize) -> Arc<Self> {
+        let permits = permits.max(1);
+        Arc::new(HashGate {
+            permits: Arc::new(Semaphore::new(permits)),
+            admitted: AtomicUsize::new(0),
+            capacity: permits + waiting,
+        })
+    }
+
+    /// A place, or `Busy` when `permits + waiting` verifications are already admitted.
+    pub fn admit(self: &Arc<Self>) -> Result<Admission, Busy> {
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(Busy);
+        }
+        Ok(Admission { gate: self.clone() })
+    }
+}
+
+impl Admission {
+    /// Waits for a core, then verifies on the blocking pool. The place and the core are held by
+    /// the blocking task itself, so a caller that goes away early does not free them while the
+    /// hash still runs.
+    pub async fn verify(self, password: String, phc: String) -> Result<bool, HashError> {
+        let permit: OwnedSemaphorePermit = self
+            .gate
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _held = (self, permit);
+            verify(&password, &phc)
+        })
+        .await
+        .map_err(|e| HashError(e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {
         let a = super::hash("丹江口-2026").unwrap();
@@ -33,5 +118,42 @@ mod tests {
         assert!(super::verify("丹江口-2026", &a));
         assert!(!super::verify("丹江口-2025", &a));
         assert!(!super::verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let real = super::hash("x").unwrap();
+        let params = |phc: &str| phc.rsplitn(3, '$').nth(2).map(str::to_string);
+        assert_eq!(
+            params(DUMMY_HASH),
+            params(&real),
+            "same algorithm and parameters"
+        );
+        assert!(params(&real).is_some());
+        assert!(!super::verify("", DUMMY_HASH));
+    }
+
+    #[tokio::test]
+    async fn the_gate_turns_away_what_it_cannot_hold() {
+        let gate = HashGate::new(1, 2);
+        let a = gate.admit().unwrap();
+        let b = gate.admit().unwrap();
+        let c = gate.admit().unwrap();
+        assert_eq!(
+            gate.admit().err(),
+            Some(Busy),
+            "one running and two waiting"
+        );
+        drop(b);
+        let d = gate.admit().unwrap();
+        assert!(
+            a.verify("x".into(), DUMMY_HASH.into())
+                .await
+                .is_ok_and(|ok| !ok)
+        );
+        let _e = gate.admit().unwrap();
+        assert_eq!(gate.admit().err(), Some(Busy));
+        drop((c, d));
+        assert!(gate.admit().is_ok());
     }
 }

@@ -37,6 +37,10 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         ),
         "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
         "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
+        "too_many_attempts" => (
+            "登录失败次数过多，请稍后再试",
+            "Too many failed sign-ins; try again later",
+        ),
         "role_forbidden" => ("当前角色无权执行此操作", "Your role may not do this"),
         "out_of_scope" => ("超出本单位管辖范围", "Outside your unit's scope"),
         "channel_forbidden" => ("该渠道不可用", "Channel not allowed"),

@@ -74,12 +74,30 @@ pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> an
             now.timestamp_millis(),
         )
         .await?;
-    std::fs::write(
-        data_dir.join("admin-password.txt"),
-        format!("admin\t{pw}\n"),
+    write_private(
+        &data_dir.join("admin-password.txt"),
+        format!("admin\t{pw}\n").as_bytes(),
     )?;
     println!("first start: created user admin with password {pw} (also in admin-password.txt)");
     Ok(())
+}
+
+/// Writes a file only its owner can read (0600 on Unix), readable by nobody else at any moment:
+/// the mode is given when the file is created, not set afterwards. A file already there is
+/// replaced rather than opened, so neither its mode nor a symlink planted in its place is used.
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 pub async fn app_state(store: Store) -> anyhow::Result<AppState> {

@@ -767,7 +767,8 @@ async fn sessions_and_lockout(env: &Env) {
         401,
         "unauthorized",
     );
-    // Five wrong passwords lock the account for 15 minutes, even against the right password.
+    // Five wrong passwords lock the username from this address for 15 minutes, even against the
+    // right password (tests/signin.rs: other addresses, spraying, unknown usernames).
     for _ in 0..5 {
         let r = c
             .post(
@@ -785,7 +786,7 @@ async fn sessions_and_lockout(env: &Env) {
         )
         .await
         .unwrap();
-    assert_problem(&r, 423, "account_locked");
+    assert_problem(&r, 429, "too_many_attempts");
 }
 
 async fn masking_and_scope(env: &Env) {
