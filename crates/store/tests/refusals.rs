@@ -708,13 +708,14 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             now,
             is_invalid,
         ),
-        // The calendar: a deadline in a year without data is refused, not guessed.
+        // The calendar: a deadline in a year without data is refused, not guessed (the store
+        // fills provisional years only two years past today, so 2040 has none).
         (
             "received",
-            "dispatch into 2027",
+            "dispatch into 2040",
             dispatch("deptA"),
             &p.s.dispatcher,
-            t("2027-03-01T09:00:00+08:00"),
+            t("2040-03-01T09:00:00+08:00"),
             is_calendar,
         ),
         // The writer's own checks, before the domain's.
