@@ -36,7 +36,6 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
             "Not signed in, or the session has expired",
         ),
         "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
-        "account_locked" => ("账号已临时锁定", "Account temporarily locked"),
         "too_many_attempts" => (
             "登录失败次数过多，请稍后再试",
             "Too many failed sign-ins; try again later",

@@ -301,37 +301,6 @@ impl Store {
             .collect()
     }
 
-    /// Counts a failed login; from `max_failures` on, the account is locked until `lock_until_ms`.
-    pub async fn note_login_failure(
-        &self,
-        user_id: &str,
-        max_failures: i64,
-        lock_until_ms: i64,
-    ) -> Result<i64, StoreError> {
-        let n: i64 = sqlx::query_scalar(
-            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-        )
-        .bind(user_id)
-        .fetch_one(&self.read)
-        .await?;
-        if n >= max_failures {
-            sqlx::query("UPDATE users SET locked_until = $2, failed_logins = 0 WHERE id = $1")
-                .bind(user_id)
-                .bind(lock_until_ms)
-                .execute(&self.read)
-                .await?;
-        }
-        Ok(n)
-    }
-
-    pub async fn note_login_success(&self, user_id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
-            .bind(user_id)
-            .execute(&self.read)
-            .await?;
-        Ok(())
-    }
-
     pub async fn audit_login(&self, a: &LoginAudit) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO login_audit (username, at, ok, detail) VALUES ($1, $2, $3, $4)")
             .bind(&a.username)

@@ -59,30 +59,4 @@ async fn sessions_expire_and_logout_deletes_them() {
     store.delete_session("h2").await.unwrap();
     assert!(store.session("h2", 1).await.unwrap().is_none());
     assert_eq!(store.purge_sessions(2_000).await.unwrap(), 1);
-    // Lockout bookkeeping: the fifth failure locks, success clears.
-    for i in 1..=4 {
-        assert_eq!(store.note_login_failure("u1", 5, 99).await.unwrap(), i);
-    }
-    assert_eq!(
-        store
-            .user_by_username("op")
-            .await
-            .unwrap()
-            .unwrap()
-            .locked_until_ms,
-        0
-    );
-    store.note_login_failure("u1", 5, 99).await.unwrap();
-    assert_eq!(
-        store
-            .user_by_username("op")
-            .await
-            .unwrap()
-            .unwrap()
-            .locked_until_ms,
-        99
-    );
-    store.note_login_success("u1").await.unwrap();
-    let u = store.user_by_username("op").await.unwrap().unwrap();
-    assert_eq!((u.failed_logins, u.locked_until_ms), (0, 0));
 }
