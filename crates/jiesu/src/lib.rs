@@ -5,6 +5,7 @@ pub mod bench_monitor;
 pub mod client;
 pub mod demo;
 mod demo_data;
+pub mod demo_places;
 pub mod ingest;
 pub mod loadgen;
 pub mod rng;
