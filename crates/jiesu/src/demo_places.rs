@@ -107,24 +107,27 @@ impl CompoundNames {
             real: COMPOUNDS.iter(),
         }
     }
-    pub fn next(&mut self) -> String {
-        for r in self.real.by_ref() {
-            if self.used.insert(r.to_string()) {
-                return r.to_string();
-            }
+    pub fn name(&mut self) -> String {
+        let used = &mut self.used;
+        if let Some(r) = self.real.by_ref().find(|r| used.insert(r.to_string())) {
+            return r.to_string();
         }
-        for n in 0.. {
-            let name = format!(
+        // Made-up names; past a few hundred tries (the county needs far fewer) a number keeps
+        // them apart.
+        for tries in 0usize.. {
+            let mut name = format!(
                 "{}{}",
                 self.rng.pick_str(PLACE_WORDS),
                 self.rng.pick_str(COMPOUND_SUFFIXES)
             );
-            let name = if n < 200 { name } else { format!("{name}{n}") };
+            if tries >= 300 {
+                name.push_str(&tries.to_string());
+            }
             if self.used.insert(name.clone()) {
                 return name;
             }
         }
-        unreachable!("the loop above returns")
+        unreachable!("a numbered name is always new")
     }
 }
 
@@ -153,7 +156,7 @@ pub fn community_places(
     let s = stem(street);
     if is_street {
         for i in 0..grids.len() {
-            add(compounds.next(), PlaceKind::Compound, g(i));
+            add(compounds.name(), PlaceKind::Compound, g(i));
         }
         if !roads.is_empty() {
             add(roads[ci % roads.len()].to_string(), PlaceKind::Road, g(1));
@@ -162,7 +165,7 @@ pub fn community_places(
                 add(other.to_string(), PlaceKind::Road, g(2));
             }
         }
-        if ci % 3 == 0 {
+        if ci.is_multiple_of(3) {
             add(format!("{community}文化广场"), PlaceKind::Square, g(0));
         }
         match ci {
@@ -179,7 +182,7 @@ pub fn community_places(
         {
             add(format!("{community}{n}"), PlaceKind::Field, g(i));
         }
-        let settlement = if ci % 2 == 0 {
+        let settlement = if ci.is_multiple_of(2) {
             "移民安置点"
         } else {
             "集中居住点"
@@ -237,7 +240,7 @@ mod tests {
     #[test]
     fn compound_names_are_unique() {
         let mut n = CompoundNames::new(1);
-        let names: Vec<String> = (0..400).map(|_| n.next()).collect();
+        let names: Vec<String> = (0..400).map(|_| n.name()).collect();
         let set: HashSet<&String> = names.iter().collect();
         assert_eq!(set.len(), names.len());
         assert_eq!(names[0], COMPOUNDS[0]);
