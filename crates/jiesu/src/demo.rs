@@ -1187,3 +1187,37 @@ impl<'a> History<'a> {
         Some(ImportedCase { id, events })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_story_names_its_place_and_every_category_has_places() {
+        for leaf in LEAVES {
+            for t in leaf.titles.iter().chain(leaf.details).chain(leaf.replies) {
+                assert!(t.contains("{place}"), "{}: {t}", leaf.id);
+            }
+        }
+        let county = build_county(7);
+        for leaf in LEAVES {
+            assert!(
+                county.places.iter().any(|p| leaf.places.contains(&p.kind)),
+                "no place for {}",
+                leaf.id
+            );
+        }
+        // Every community has a handler to take what its street passes down.
+        for (_, comms) in &county.communities {
+            for c in comms {
+                assert!(
+                    county
+                        .users
+                        .iter()
+                        .any(|u| u.role == Role::Handler && &u.unit == c),
+                    "{c}"
+                );
+            }
+        }
+    }
+}
