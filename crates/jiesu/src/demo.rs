@@ -13,6 +13,7 @@ use jiesu_domain::{
 use jiesu_store::{ActorRef, ImportedCase, NewUser, Store};
 
 use crate::demo_data::*;
+use crate::demo_places::{CompoundNames, Grid, Place, community_places, sample_in};
 use crate::rng::Rng;
 
 pub const COUNTY: &str = "420381";
@@ -35,7 +36,14 @@ pub struct County {
     /// Street/town code → its community/village codes.
     pub communities: Vec<(UnitId, Vec<UnitId>)>,
     pub departments: Vec<UnitId>,
+    /// Every grid with its polygon, community and street.
+    pub grids: Vec<Grid>,
+    /// Where cases happen: each place lies in one of `grids`.
+    pub places: Vec<Place>,
 }
+
+/// Citizen accounts (`citizen01`…) that report online.
+pub const CITIZENS: usize = 12;
 
 fn unit(id: &str, parent: Option<&str>, kind: UnitKind, name: &str) -> OrgUnit {
     OrgUnit {
@@ -46,14 +54,15 @@ fn unit(id: &str, parent: Option<&str>, kind: UnitKind, name: &str) -> OrgUnit {
     }
 }
 
-fn rect(lon: f64, lat: f64, w: f64, h: f64) -> String {
-    let ring = [
-        [lon, lat],
-        [lon + w, lat],
-        [lon + w, lat + h],
-        [lon, lat + h],
-        [lon, lat],
-    ];
+/// An axis-aligned rectangle as a closed ring, corners rounded to six decimals (about 0.1 m).
+fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Vec<[f64; 2]> {
+    let r = |v: f64| (v * 1e6).round() / 1e6;
+    let (x0, y0, x1, y1) = (r(lon), r(lat), r(lon + w), r(lat + h));
+    vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
+}
+
+/// A ring as a GeoJSON polygon.
+fn polygon(ring: &[[f64; 2]]) -> String {
     let coords: Vec<String> = ring
         .iter()
         .map(|p| format!("[{:.6},{:.6}]", p[0], p[1]))
@@ -84,6 +93,9 @@ pub fn build_county(seed: u64) -> County {
     ];
     let mut geometry = Vec::new();
     let mut communities = Vec::new();
+    let mut grids = Vec::new();
+    let mut places = Vec::new();
+    let mut compounds = CompoundNames::new(seed);
     let mut users = Vec::new();
     let mut add_user =
         |rng: &mut Rng, username: String, role: Role, unit: &str, display: String| {
@@ -107,6 +119,15 @@ pub fn build_county(seed: u64) -> County {
         let _ = i;
         add_user(&mut rng, n.to_string(), Role::Operator, COUNTY, name);
     }
+    // The city's 12345 centre, where citizens' own online reports have been filed.
+    let name = format!("十堰市12345派单员{}", person(&mut rng));
+    add_user(
+        &mut rng,
+        "dispatcher_city".into(),
+        Role::Dispatcher,
+        CITY,
+        name,
+    );
     for n in ["dispatcher", "dispatcher2"] {
         let name = format!("市派单员{}", person(&mut rng));
         add_user(&mut rng, n.into(), Role::Dispatcher, COUNTY, name);
@@ -151,6 +172,14 @@ pub fn build_county(seed: u64) -> County {
             add_user(&mut rng, format!("leader_{sn}"), Role::Leader, &scode, name);
         }
         let count = 12 + rng.below(3);
+        let roads = STREET_ROADS.get(si).copied().unwrap_or(&[]);
+        // Communities sit on a 4-wide lattice around the centre: an urban community is about
+        // 450 m × 450 m, a village about 1.1 km square. No two streets' lattices overlap.
+        let (cw, ch) = if is_street {
+            (0.0045, 0.004)
+        } else {
+            (0.012, 0.010)
+        };
         let mut list = Vec::new();
         for ci in 0..count {
             let ccode = format!("{scode}{:03}", ci + 1);
@@ -171,24 +200,23 @@ pub fn build_county(seed: u64) -> County {
                 UnitKind::Community
             };
             units.push(unit(&ccode, Some(&scode), ckind, &cname));
-            // Communities sit on a 4-wide lattice around the street's centre, ~1.1 km apart.
             let (cx, cy) = (
-                lon + (ci % 4) as f64 * 0.012 - 0.024,
-                lat + (ci / 4) as f64 * 0.010 - 0.015,
+                lon + (ci % 4) as f64 * cw - 2.0 * cw,
+                lat + (ci / 4) as f64 * ch - 2.0 * ch,
             );
-            geometry.push((UnitId::new(ccode.as_str()), rect(cx, cy, 0.012, 0.010)));
-            if ci < 3 {
-                let name = format!("{cname}书记{}", person(&mut rng));
-                add_user(
-                    &mut rng,
-                    format!("handler_c{ccode}"),
-                    Role::Handler,
-                    &ccode,
-                    name,
-                );
-            }
-            let grids = 3;
-            for gi in 0..grids {
+            geometry.push((UnitId::new(ccode.as_str()), polygon(&rect(cx, cy, cw, ch))));
+            // Every community has its secretary, who takes the cases the street passes down.
+            let name = format!("{cname}书记{}", person(&mut rng));
+            add_user(
+                &mut rng,
+                format!("handler_c{ccode}"),
+                Role::Handler,
+                &ccode,
+                name,
+            );
+            let grids_per_community = 3;
+            let (gw, first_grid) = (cw / grids_per_community as f64, grids.len());
+            for gi in 0..grids_per_community {
                 let gcode = format!("{ccode}{:02}", gi + 1);
                 units.push(unit(
                     &gcode,
@@ -196,8 +224,15 @@ pub fn build_county(seed: u64) -> County {
                     UnitKind::Grid,
                     &format!("{cname}第{}网格", gi + 1),
                 ));
-                let gx = cx + gi as f64 * 0.004;
-                geometry.push((UnitId::new(gcode.as_str()), rect(gx, cy, 0.004, 0.010)));
+                let gx = cx + gi as f64 * gw;
+                let ring = rect(gx, cy, gw, ch);
+                geometry.push((UnitId::new(gcode.as_str()), polygon(&ring)));
+                grids.push(Grid {
+                    id: UnitId::new(gcode.as_str()),
+                    community: UnitId::new(ccode.as_str()),
+                    street: UnitId::new(scode.as_str()),
+                    ring,
+                });
                 if ci < 3 && gi == 0 {
                     let name = format!("网格员{}", person(&mut rng));
                     add_user(
@@ -219,11 +254,21 @@ pub fn build_county(seed: u64) -> County {
                         ));
                         geometry.push((
                             UnitId::new(mcode.as_str()),
-                            rect(gx, cy + mi as f64 * 0.005, 0.004, 0.005),
+                            polygon(&rect(gx, cy + mi as f64 * ch / 2.0, gw, ch / 2.0)),
                         ));
                     }
                 }
             }
+            let grid_ids: Vec<usize> = (first_grid..grids.len()).collect();
+            places.extend(community_places(
+                sname,
+                roads,
+                is_street,
+                ci,
+                &cname,
+                &grid_ids,
+                &mut compounds,
+            ));
             list.push(UnitId::new(ccode));
         }
         communities.push((UnitId::new(scode), list));
@@ -252,7 +297,7 @@ pub fn build_county(seed: u64) -> County {
             name,
         );
     }
-    for i in 1..=2 {
+    for i in 1..=CITIZENS {
         let name = person(&mut rng);
         add_user(
             &mut rng,
@@ -299,6 +344,8 @@ pub fn build_county(seed: u64) -> County {
         users,
         communities,
         departments,
+        grids,
+        places,
     }
 }
 
@@ -331,14 +378,24 @@ pub async fn install(store: &Store, county: &County, now: Time) -> anyhow::Resul
     ensure_calendar(store).await?;
     store.put_units(&county.units, &county.geometry).await?;
     store.put_categories(&county.categories).await?;
-    let mut tasks = Vec::new();
-    for u in county.users.clone() {
-        tasks.push(tokio::task::spawn_blocking(move || {
-            jiesu_api::password::hash(&u.password).map(|h| (u, h))
-        }));
+    // One hashing thread per core: argon2id takes 19 MiB a hash, and a thread per user made
+    // hundreds of them at once for no more speed.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for k in 0..workers {
+        let (tx, users) = (tx.clone(), county.users.clone());
+        tokio::task::spawn_blocking(move || {
+            for u in users.into_iter().skip(k).step_by(workers) {
+                let hashed = jiesu_api::password::hash(&u.password).map(|h| (u, h));
+                if tx.send(hashed).is_err() {
+                    return;
+                }
+            }
+        });
     }
-    for t in tasks {
-        let (u, hash) = t.await??;
+    drop(tx);
+    while let Some(hashed) = rx.recv().await {
+        let (u, hash) = hashed?;
         store
             .create_user(
                 &NewUser {
@@ -385,18 +442,11 @@ fn actor_of(u: &DemoUser) -> Actor {
     }
 }
 
-fn fill(t: &str, rng: &mut Rng, street: &str, community: &str) -> String {
-    t.replace("{road}", rng.pick_str(ROADS))
-        .replace("{compound}", rng.pick_str(COMPOUNDS))
+/// A template filled in for the one place a case is about.
+fn fill(t: &str, place: &str, community: &str, street: &str) -> String {
+    t.replace("{place}", place)
         .replace("{community}", community)
         .replace("{street}", street)
-        .replace(
-            "{market}",
-            &format!(
-                "{}农贸市场",
-                rng.pick_str(&["均州路", "三官殿", "大坝", "六里坪", "丁家营"])
-            ),
-        )
 }
 
 fn phone(rng: &mut Rng) -> String {
@@ -405,6 +455,11 @@ fn phone(rng: &mut Rng) -> String {
     ]);
     format!("{p}{:08}", rng.below(100_000_000))
 }
+
+/// The share of cases citizens report themselves, online.
+const CITIZEN_SHARE: f64 = 0.10;
+/// The share of cases in handling that wait for something (a ruling, an appraisal) a while.
+const SUSPEND_SHARE: f64 = 0.03;
 
 /// Generates `n` cases over the twelve months before `now`, in batches of `batch` cases.
 pub struct History<'a> {
@@ -417,8 +472,17 @@ pub struct History<'a> {
     actors: HashMap<String, Actor>,
     now: Time,
     weights: Vec<u32>,
-    /// The latest case of each category, a merge target for duplicates.
-    recent: HashMap<&'static str, String>,
+    /// Per category (index into `LEAVES`): for each street that has any, the places such a case
+    /// can happen at (indices into `County::places`).
+    eligible: Vec<Vec<Vec<usize>>>,
+    /// Per category: the grid workers with such places in their grid, and those places.
+    patrols: Vec<Vec<(String, Vec<usize>)>>,
+    /// The dispatcher and the handler of each unit that has one.
+    dispatchers: HashMap<UnitId, String>,
+    handlers: HashMap<UnitId, String>,
+    citizens: Vec<String>,
+    /// The latest case of each category at each place, a merge target for a repeat.
+    recent: HashMap<(usize, usize), (String, Time)>,
 }
 
 impl<'a> History<'a> {
@@ -454,6 +518,53 @@ impl<'a> History<'a> {
             .iter()
             .map(|u| (u.username.clone(), actor_of(u)))
             .collect();
+        let of_role = |role: Role| {
+            let mut m: HashMap<UnitId, String> = HashMap::new();
+            for u in county.users.iter().filter(|u| u.role == role) {
+                m.entry(u.unit.clone())
+                    .or_insert_with(|| u.username.clone());
+            }
+            m
+        };
+        let streets: Vec<&UnitId> = county.communities.iter().map(|(s, _)| s).collect();
+        let eligible = LEAVES
+            .iter()
+            .map(|leaf| {
+                let mut by_street = vec![Vec::new(); streets.len()];
+                for (pi, p) in county.places.iter().enumerate() {
+                    let street = &county.grids[p.grid].street;
+                    if let Some(si) = streets.iter().position(|s| *s == street)
+                        && leaf.places.contains(&p.kind)
+                    {
+                        by_street[si].push(pi);
+                    }
+                }
+                by_street.retain(|v| !v.is_empty());
+                by_street
+            })
+            .collect();
+        let workers: Vec<&DemoUser> = county
+            .users
+            .iter()
+            .filter(|u| u.role == Role::GridWorker)
+            .collect();
+        let patrols = LEAVES
+            .iter()
+            .map(|leaf| {
+                workers
+                    .iter()
+                    .filter_map(|w| {
+                        let here: Vec<usize> = (0..county.places.len())
+                            .filter(|&pi| {
+                                let p = &county.places[pi];
+                                county.grids[p.grid].id == w.unit && leaf.places.contains(&p.kind)
+                            })
+                            .collect();
+                        (!here.is_empty()).then(|| (w.username.clone(), here))
+                    })
+                    .collect()
+            })
+            .collect();
         Self {
             juris,
             county,
@@ -464,6 +575,16 @@ impl<'a> History<'a> {
             actors,
             now,
             weights: LEAVES.iter().map(|l| l.weight).collect(),
+            eligible,
+            patrols,
+            dispatchers: of_role(Role::Dispatcher),
+            handlers: of_role(Role::Handler),
+            citizens: county
+                .users
+                .iter()
+                .filter(|u| u.role == Role::Citizen)
+                .map(|u| u.username.clone())
+                .collect(),
             recent: HashMap::new(),
         }
     }
@@ -476,16 +597,29 @@ impl<'a> History<'a> {
         self.actors.get(name)
     }
 
-    fn pick_leaf(&mut self) -> &'static Leaf {
+    /// The dispatcher who answers for cases filed at `unit`: its own, or the nearest above it.
+    fn dispatcher_for(&self, unit: &UnitId) -> Option<String> {
+        let mut cur = unit;
+        for _ in 0..16 {
+            if let Some(d) = self.dispatchers.get(cur) {
+                return Some(d.clone());
+            }
+            cur = self.juris.org.get(cur)?.parent.as_ref()?;
+        }
+        None
+    }
+
+    /// A category, by weight; its index into `LEAVES`.
+    fn pick_leaf(&mut self) -> usize {
         let total: u32 = self.weights.iter().sum();
         let mut x = self.rng.below(total as usize) as u32;
         for (i, w) in self.weights.iter().enumerate() {
             if x < *w {
-                return &LEAVES[i];
+                return i;
             }
             x -= w;
         }
-        &LEAVES[0]
+        0
     }
 
     /// The next batch of cases, or `None` when all are generated.
@@ -507,25 +641,38 @@ impl<'a> History<'a> {
 
     fn one(&mut self, t0: Time, i: usize) -> Option<ImportedCase> {
         let ctx = self.juris.ctx();
-        let leaf = self.pick_leaf();
-        let si = self.rng.below(self.county.communities.len());
-        let (street, comms) = &self.county.communities[si];
-        let community = self.rng.pick(comms).clone();
-        let sname = self.juris.org.get(street)?.name.clone();
-        let cname = self.juris.org.get(&community)?.name.clone();
+        let li = self.pick_leaf();
+        let leaf = &LEAVES[li];
         let kind = Kind::parse(leaf.kind)?;
-        let title = fill(
-            self.rng.pick_str(leaf.titles),
-            &mut self.rng,
-            &sname,
-            &cname,
+        // Grid workers report what they find on patrol, in their own grid.
+        let on_patrol =
+            (kind == Kind::Hazard && self.rng.chance(0.5)) || (leaf.local && self.rng.chance(0.15));
+        let (pi, grid_worker) = if on_patrol && !self.patrols[li].is_empty() {
+            let (w, here) = self.rng.pick(&self.patrols[li]);
+            (*self.rng.pick(here), Some(w.clone()))
+        } else {
+            let by_street = &self.eligible[li];
+            if by_street.is_empty() {
+                return None;
+            }
+            let here = self.rng.pick(by_street);
+            (*self.rng.pick(here), None)
+        };
+        let county = self.county;
+        let place = &county.places[pi];
+        let grid = &county.grids[place.grid];
+        let sname = self.juris.org.get(&grid.street)?.name.clone();
+        let cname = self.juris.org.get(&grid.community)?.name.clone();
+        // One story: its title, details and reply all tell of this place.
+        let story = self.rng.below(
+            leaf.titles
+                .len()
+                .max(leaf.details.len())
+                .max(leaf.replies.len()),
         );
-        let description = fill(
-            self.rng.pick_str(leaf.details),
-            &mut self.rng,
-            &sname,
-            &cname,
-        );
+        let told = |list: &[&str]| fill(list[story % list.len()], &place.name, &cname, &sname);
+        let (title, description, text) =
+            (told(leaf.titles), told(leaf.details), told(leaf.replies));
         let urgency = if kind == Kind::Hazard && self.rng.chance(0.3) {
             Urgency::Urgent
         } else if self.rng.chance(0.01) {
@@ -533,17 +680,18 @@ impl<'a> History<'a> {
         } else {
             Urgency::Normal
         };
-        // Grid workers report what they find on patrol; most cases come by the hotline.
-        let grid_reporter = format!("grid_{}01", comms.first()?);
-        let (channel, intake_user) = if kind == Kind::Hazard
-            && self.actors.contains_key(&grid_reporter)
-            && self.rng.chance(0.5)
-        {
-            (Channel::GridPatrol, grid_reporter)
+        // Most cases come by the hotline; some citizens report online themselves.
+        let (channel, intake_user) = if let Some(w) = grid_worker {
+            (Channel::GridPatrol, w)
         } else if kind == Kind::EnterpriseDemand {
             (Channel::Enterprise, "cadre01".to_string())
-        } else if self.rng.chance(0.12) {
-            (Channel::Web, "operator2".to_string())
+        } else if !self.citizens.is_empty() && self.rng.chance(CITIZEN_SHARE) {
+            let channel = if self.rng.chance(0.6) {
+                Channel::Web
+            } else {
+                Channel::Mobile
+            };
+            (channel, self.rng.pick(&self.citizens).clone())
         } else {
             (
                 Channel::Hotline,
@@ -552,7 +700,23 @@ impl<'a> History<'a> {
                     .to_string(),
             )
         };
-        let anonymous = kind == Kind::Report && self.rng.chance(0.3);
+        let intake_actor = self.actor(&intake_user)?.clone();
+        let reporter = if intake_actor.grants.iter().any(|g| g.role == Role::Citizen) {
+            Reporter {
+                name: Some(intake_actor.display_name.clone()),
+                phone: Some(phone(&mut self.rng)),
+                anonymous: false,
+                user_id: None,
+            }
+        } else {
+            let anonymous = kind == Kind::Report && self.rng.chance(0.3);
+            Reporter {
+                name: (!anonymous).then(|| person(&mut self.rng)),
+                phone: Some(phone(&mut self.rng)),
+                anonymous,
+                user_id: None,
+            }
+        };
         let draft = CaseDraft {
             channel,
             kind,
@@ -560,23 +724,14 @@ impl<'a> History<'a> {
             urgency,
             title,
             description,
-            address: Some(format!(
-                "丹江口市{sname}{cname}{}",
-                self.rng.pick_str(ROADS)
-            )),
-            location: None,
-            reporter: Reporter {
-                name: (!anonymous).then(|| person(&mut self.rng)),
-                phone: Some(phone(&mut self.rng)),
-                anonymous,
-                user_id: None,
-            },
+            address: Some(place.address(&sname, &cname, &mut self.rng)),
+            location: sample_in(&grid.ring, &mut self.rng),
+            reporter,
         };
         let day = jiesu_domain::case::number_day(t0);
         let seq = self.day_seq.entry(day.clone()).or_insert(0);
         *seq += 1;
         let number = jiesu_domain::case::case_number(&day, i64::from(*seq));
-        let intake_actor = self.actor(&intake_user)?.clone();
         let first = Case::intake(number, draft, &intake_actor, &ctx).ok()?;
         // Time-ordered ids, as live intake makes them.
         let id = ulid::Ulid::from_parts(
@@ -605,12 +760,13 @@ impl<'a> History<'a> {
         } else {
             self.rng.below(10) as u32
         };
+        // The case is dispatched, reviewed and called back by the centre it was filed at.
         let dispatch_center = case.intake_unit.clone();
-        let dispatcher = if dispatch_center.as_str() == COUNTY {
-            "dispatcher".to_string()
-        } else {
-            format!("dispatcher_s{:02}", si + 1)
-        };
+        let dispatcher = self.dispatcher_for(&dispatch_center)?;
+        let at_street = matches!(
+            self.juris.org.get(&dispatch_center).map(|u| u.kind),
+            Some(UnitKind::Street | UnitKind::Town)
+        );
         let mut step = |case: &mut Case,
                         events: &mut Vec<(CaseEvent, Time, ActorRef)>,
                         rng: &mut Rng,
@@ -638,12 +794,12 @@ impl<'a> History<'a> {
                 Err(_) => false,
             }
         };
-        // About one case in a hundred repeats an open case of the same category and is merged.
-        let recent = self.recent.get(leaf.id).cloned();
-        self.recent.insert(leaf.id, id.clone());
-        if let Some(master) = recent
+        // A repeat of a case at the same place within a fortnight is merged into it.
+        let recent = self.recent.insert((li, pi), (id.clone(), t0));
+        if let Some((master, since)) = recent
             && stop > 0
-            && self.rng.chance(0.01)
+            && t0 - since < Duration::days(14)
+            && self.rng.chance(0.08)
         {
             step(
                 &mut case,
@@ -658,20 +814,21 @@ impl<'a> History<'a> {
         }
         let r = &mut self.rng;
         let actors = &self.actors;
-        // Most inquiries are answered on the phone.
+        // Most inquiries are answered on the phone (or, online, by the centre's dispatcher).
         if kind == Kind::Inquiry && r.chance(0.6) && stop > 0 {
-            let answer = fill(
-                r.pick_str(leaf.replies),
-                &mut Rng::new(i as u64),
-                &sname,
-                &cname,
-            );
+            let answerer = if intake_user.starts_with("operator") {
+                &intake_user
+            } else {
+                &dispatcher
+            };
             step(
                 &mut case,
                 &mut events,
                 r,
-                &intake_user,
-                Command::AnswerDirectly { answer },
+                answerer,
+                Command::AnswerDirectly {
+                    answer: text.clone(),
+                },
                 (3, 15),
                 actors,
             );
@@ -680,18 +837,22 @@ impl<'a> History<'a> {
         if stop == 0 {
             return Some(ImportedCase { id, events });
         }
-        let dept_idx = leaf.dept;
-        let to_street = dispatch_center.as_str() == COUNTY && leaf.local && r.chance(0.5);
-        let (unit, handler) = if dispatch_center.as_str() != COUNTY {
-            (dispatch_center.clone(), format!("handler_s{:02}", si + 1))
-        } else if to_street {
-            (street.clone(), format!("handler_s{:02}", si + 1))
+        // A street sends what happened in one of its communities to that community; the county
+        // sends local problems to the street half of the time (属地管理), the rest to departments.
+        let org = &self.juris.org;
+        let handler_of = |u: &UnitId| self.handlers.get(u).cloned();
+        let (unit, pass_down) = if at_street {
+            if org.is_within(&grid.community, &dispatch_center) && r.chance(0.8) {
+                (grid.community.clone(), false)
+            } else {
+                (dispatch_center.clone(), false)
+            }
+        } else if leaf.local && r.chance(0.5) {
+            (grid.street.clone(), true)
         } else {
-            (
-                self.county.departments[dept_idx].clone(),
-                format!("handler_d{:02}", dept_idx + 1),
-            )
+            (self.county.departments.get(leaf.dept)?.clone(), false)
         };
+        let handler = handler_of(&unit)?;
         if !step(
             &mut case,
             &mut events,
@@ -736,26 +897,24 @@ impl<'a> History<'a> {
             );
         }
         let mut handler = handler;
-        // Streets pass local problems down to the community.
-        if to_street || dispatch_center.as_str() != COUNTY {
-            let ch = format!("handler_c{}", comms.first()?);
-            if r.chance(0.5) && actors.contains_key(&ch) {
-                let cu = comms.first()?.clone();
-                if step(
-                    &mut case,
-                    &mut events,
-                    r,
-                    &handler,
-                    Command::Redispatch {
-                        unit: cu,
-                        note: Some("请社区现场核实处置".into()),
-                    },
-                    (10, 120),
-                    actors,
-                ) {
-                    handler = ch;
-                }
-            }
+        // The street passes most of them on to the community where it happened.
+        if pass_down
+            && r.chance(0.6)
+            && let Some(ch) = handler_of(&grid.community)
+            && step(
+                &mut case,
+                &mut events,
+                r,
+                &handler,
+                Command::Redispatch {
+                    unit: grid.community.clone(),
+                    note: Some(format!("请{cname}现场核实处置")),
+                },
+                (10, 120),
+                actors,
+            )
+        {
+            handler = ch;
         }
         if !step(
             &mut case,
@@ -820,18 +979,35 @@ impl<'a> History<'a> {
                 );
             }
         }
-        if stop == 4 && r.chance(0.3) {
-            step(
+        // Some cases wait a while for something outside the handler's hands, then go on; those
+        // whose day to resume has not come yet are still suspended.
+        let (why, back) = *r.pick(&[
+            ("需等待司法鉴定结论", "鉴定结论已出具，恢复办理"),
+            ("涉及诉讼，需等待法院判决", "法院已作出判决，恢复办理"),
+            ("需待汛期结束后施工", "汛期已过，恢复办理"),
+        ]);
+        if r.chance(SUSPEND_SHARE)
+            && step(
                 &mut case,
                 &mut events,
                 r,
                 &dispatcher,
-                Command::Suspend {
-                    reason: "需等待司法鉴定结论".into(),
-                },
+                Command::Suspend { reason: why.into() },
                 (600, 3000),
                 actors,
-            );
+            )
+            && !step(
+                &mut case,
+                &mut events,
+                r,
+                &dispatcher,
+                Command::Resume {
+                    note: Some(back.into()),
+                },
+                (3 * 1440, 20 * 1440),
+                actors,
+            )
+        {
             return Some(ImportedCase { id, events });
         }
         if stop == 4 {
@@ -846,12 +1022,6 @@ impl<'a> History<'a> {
         } else {
             ReplyOutcome::Unresolvable
         };
-        let text = fill(
-            r.pick_str(leaf.replies),
-            &mut Rng::new(i as u64 ^ 0x55),
-            &sname,
-            &cname,
-        );
         let reason = (outcome == ReplyOutcome::Unresolvable)
             .then(|| "涉及历史遗留问题，需纳入年度计划统筹解决".to_string());
         if !step(
@@ -912,13 +1082,11 @@ impl<'a> History<'a> {
         {
             return Some(ImportedCase { id, events });
         }
+        // The operator who took the call calls back; the centre's dispatcher for other channels.
         let caller = if intake_user.starts_with("operator") {
             intake_user.clone()
-        } else {
-            "operator".into()
-        };
-        let caller = if dispatch_center.as_str() == COUNTY {
-            caller
+        } else if dispatch_center.as_str() == COUNTY {
+            "operator".to_string()
         } else {
             dispatcher.clone()
         };
@@ -1017,5 +1185,39 @@ impl<'a> History<'a> {
             }
         }
         Some(ImportedCase { id, events })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_story_names_its_place_and_every_category_has_places() {
+        for leaf in LEAVES {
+            for t in leaf.titles.iter().chain(leaf.details).chain(leaf.replies) {
+                assert!(t.contains("{place}"), "{}: {t}", leaf.id);
+            }
+        }
+        let county = build_county(7);
+        for leaf in LEAVES {
+            assert!(
+                county.places.iter().any(|p| leaf.places.contains(&p.kind)),
+                "no place for {}",
+                leaf.id
+            );
+        }
+        // Every community has a handler to take what its street passes down.
+        for (_, comms) in &county.communities {
+            for c in comms {
+                assert!(
+                    county
+                        .users
+                        .iter()
+                        .any(|u| u.role == Role::Handler && &u.unit == c),
+                    "{c}"
+                );
+            }
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Facts the demo county is built from: Danjiangkou (丹江口市), a county-level city of Shiyan, Hubei.
 //! Street and town names, roads and villages are real; figures follow ../shared/reference/seed-facts.md.
 
-/// (name, kind, centre lon, centre lat, village/community names that are real, if known)
+use crate::demo_places::PlaceKind;
+
+/// (name, kind, centre lon, centre lat, village/community names that are real, if known). The
+/// centres are near the real ones, nudged so that no two streets' grids overlap.
 pub const STREETS: &[(&str, &str, f64, f64, &[&str])] = &[
     (
         "均州路街道",
@@ -20,8 +23,8 @@ pub const STREETS: &[(&str, &str, f64, f64, &[&str])] = &[
     (
         "丹赵路街道",
         "street",
-        111.520,
-        32.534,
+        111.530,
+        32.530,
         &["丹赵路社区", "太和社区"],
     ),
     (
@@ -61,24 +64,26 @@ pub const PLACE_WORDS: &[&str] = &[
     "金沙", "银杏", "竹园",
 ];
 
-pub const ROADS: &[&str] = &[
-    "丹赵路",
-    "均州路",
-    "沧浪大道",
-    "太和大道",
-    "环库路",
-    "江山南路",
-    "建设路",
-    "北京路",
-    "丹二巷",
-    "大坝路",
-    "东环路",
-    "龙山塔路",
-    "汉江路",
-    "左岸路",
-    "新城大道",
-    "水都大道",
+/// Each street's or town's named roads, in the order of `STREETS`. A street's communities take
+/// them in turn; a town's run through its seat (集镇), its first village.
+pub const STREET_ROADS: &[&[&str]] = &[
+    &["均州路", "沧浪大道", "建设路", "丹二巷", "北京路"],
+    &["大坝路", "左岸路", "汉江路", "环库路"],
+    &["丹赵路", "太和大道", "江山南路", "东环路"],
+    &["新城大道", "水都大道", "三官殿路", "龙山塔路"],
+    &["土关垭老街"],
+    &["浪河老街"],
+    &["丁家营大道"],
+    &["六里坪大道"],
+    &["习家店老街"],
+    &["凉水河老街"],
+    &["龙山老街"],
+    &["均县老街"],
 ];
+
+/// Endings of made-up residential compound names.
+pub const COMPOUND_SUFFIXES: &[&str] =
+    &["小区", "花园", "家园", "苑", "新村", "公寓", "雅居", "华府"];
 
 pub const COMPOUNDS: &[&str] = &[
     "锦绣华庭",
@@ -144,7 +149,9 @@ pub const CATEGORY_GROUPS: &[(&str, &str, &str)] = &[
 ];
 
 /// A leaf category with the department that usually handles it and text to write cases from.
-/// Placeholders: {road}, {compound}, {community}, {street}, {market}.
+/// Every title, detail and reply names `{place}`, the one place the case is about; `{community}` and
+/// `{street}` are that place's. `titles[i]`, `details[i]` and `replies[i]` tell one story (index
+/// taken modulo each list's length).
 pub struct Leaf {
     pub id: &'static str,
     pub name: &'static str,
@@ -154,10 +161,14 @@ pub struct Leaf {
     /// Street-level problems go to the street office half of the time (属地管理).
     pub local: bool,
     pub weight: u32,
+    /// The kinds of place such a case happens at.
+    pub places: &'static [PlaceKind],
     pub titles: &'static [&'static str],
     pub details: &'static [&'static str],
     pub replies: &'static [&'static str],
 }
+
+use PlaceKind::{Compound, Field, Market, Road, School, Square, VillageRoad};
 
 pub const LEAVES: &[Leaf] = &[
     Leaf {
@@ -168,18 +179,21 @@ pub const LEAVES: &[Leaf] = &[
         dept: 0,
         local: true,
         weight: 9,
+        places: &[Road, Market],
         titles: &[
-            "{road}占道经营严重",
-            "{market}门口流动摊贩占道",
-            "{road}夜市摊点占用人行道",
+            "{place}占道经营严重",
+            "{place}附近流动摊贩占道",
+            "{place}一带夜市摊点占用人行道",
         ],
         details: &[
-            "市民反映{road}靠近{compound}一段每天早晚有商贩占道经营，行人只能走机动车道，存在安全隐患，希望城管部门加强管理。",
-            "{market}门口流动摊贩多，水果摊、早点摊摆到路中间，高峰期车辆无法通行，诉求人多次反映未见改善。",
+            "市民反映{place}一带每天早晚有商贩占道经营，行人只能走机动车道，存在安全隐患，希望城管部门加强管理。",
+            "{place}附近流动摊贩多，水果摊、早点摊摆到路中间，高峰期车辆无法通行，诉求人多次反映未见改善。",
+            "{place}一带夜市摊点晚上七点后摆满人行道，行人被迫绕行，散场后垃圾遍地。",
         ],
         replies: &[
-            "已联合{street}执法中队对{road}沿线占道摊点进行清理，劝导商贩进入{market}规范经营，并安排每日早晚巡查。",
-            "经现场核实，情况属实，已对占道商户下达整改通知书，设置临时疏导摊区。",
+            "已联合{street}执法中队对{place}一带占道摊点进行清理，劝导商贩入市规范经营，并安排每日早晚巡查。",
+            "经现场核实，{place}附近流动摊贩占道情况属实，已对占道商户下达整改通知书，设置临时疏导摊区。",
+            "已对{place}夜市摊点划定经营区域和时段，人行道已恢复通行，{community}安排专人收市后保洁。",
         ],
     },
     Leaf {
@@ -190,18 +204,21 @@ pub const LEAVES: &[Leaf] = &[
         dept: 0,
         local: true,
         weight: 7,
+        places: &[Compound, Square, Road],
         titles: &[
-            "{compound}附近广场舞音响声音过大",
-            "{road}商铺高音喇叭促销扰民",
-            "{compound}楼下烧烤店夜间噪音",
+            "{place}附近广场舞音响声音过大",
+            "{place}商铺高音喇叭促销扰民",
+            "{place}烧烤店夜间噪音扰民",
         ],
         details: &[
-            "诉求人称{compound}旁边广场每晚八点到十点跳广场舞，音响开得很大，家中老人小孩无法休息。",
-            "{road}沿街多家商铺用高音喇叭循环播放促销广告，从早到晚不停，严重影响周边居民生活。",
+            "诉求人称{place}旁边每晚八点到十点有人跳广场舞，音响开得很大，家中老人小孩无法休息。",
+            "{place}沿街多家商铺用高音喇叭循环播放促销广告，从早到晚不停，严重影响周边居民生活。",
+            "{place}一家烧烤店每晚营业到凌晨两点，食客喧哗，周边居民无法入睡。",
         ],
         replies: &[
-            "已与广场舞队伍负责人沟通，约定音量控制在规定范围内、晚九点前结束，社区将持续跟踪。",
-            "执法人员已对涉事商铺进行教育并责令停止使用高音喇叭，商户已整改。",
+            "已与{place}广场舞队伍负责人沟通，约定音量控制在规定范围内、晚九点前结束，{community}将持续跟踪。",
+            "执法人员已到{place}对涉事商铺进行教育并责令停止使用高音喇叭，商户已整改。",
+            "已责令{place}烧烤店室外经营晚十点前结束，商户承诺规范经营，{community}将回访居民。",
         ],
     },
     Leaf {
@@ -212,14 +229,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 0,
         local: true,
         weight: 6,
-        titles: &["{compound}生活垃圾堆积未清运", "{community}垃圾桶满溢发臭"],
+        places: &[Compound, Field, Market],
+        titles: &["{place}生活垃圾堆积未清运", "{place}垃圾桶满溢发臭"],
         details: &[
-            "{compound}垃圾收集点已经三天没有清运，垃圾堆到路边，天气热气味很大，蚊蝇多。",
-            "{community}路口垃圾桶长期满溢，清运车来得不及时，希望增加清运频次。",
+            "{place}垃圾收集点已经三天没有清运，垃圾堆到路边，天气热气味很大，蚊蝇多。",
+            "{place}垃圾桶长期满溢，清运车来得不及时，希望增加清运频次。",
         ],
         replies: &[
-            "已协调环卫公司当日完成清运，并将该点位清运频次由每日一次调整为每日两次。",
-            "已对垃圾收集点进行清洗消杀，增设两个垃圾桶。",
+            "已协调环卫公司当日完成{place}垃圾清运，并将该点位清运频次由每日一次调整为每日两次。",
+            "已对{place}垃圾收集点进行清洗消杀，增设两个垃圾桶。",
         ],
     },
     Leaf {
@@ -230,14 +248,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 0,
         local: false,
         weight: 5,
-        titles: &["{road}路灯不亮", "{compound}门前一排路灯损坏"],
+        places: &[Road, Compound],
+        titles: &["{place}路灯不亮", "{place}路灯灯杆倾斜"],
         details: &[
-            "{road}从{compound}到十字路口约两百米路灯全部不亮，晚上出行很不安全，已经持续一周。",
-            "诉求人反映{compound}门口路灯灯杆倾斜、灯不亮，担心倒塌伤人。",
+            "{place}约两百米路灯全部不亮，晚上出行很不安全，已经持续一周。",
+            "诉求人反映{place}路灯灯杆倾斜、灯不亮，担心倒塌伤人。",
         ],
         replies: &[
-            "路灯所已派人检修，更换损坏灯具六盏，目前已恢复照明。",
-            "已对倾斜灯杆进行加固并更换线路，恢复正常照明。",
+            "路灯所已派人到{place}检修，更换损坏灯具六盏，目前已恢复照明。",
+            "已对{place}倾斜灯杆进行加固并更换线路，恢复正常照明。",
         ],
     },
     Leaf {
@@ -248,14 +267,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 0,
         local: false,
         weight: 3,
-        titles: &["{road}井盖缺失", "{compound}门口井盖破损下陷"],
+        places: &[Road, Compound],
+        titles: &["{place}井盖缺失", "{place}井盖破损下陷"],
         details: &[
-            "{road}人行道上一处井盖缺失，仅用树枝遮挡，晚上看不清，极易有人跌落。",
-            "网格员巡查发现{compound}门口雨水井盖破损下陷，车辆经过有明显颠簸。",
+            "{place}人行道上一处井盖缺失，仅用树枝遮挡，晚上看不清，极易有人跌落。",
+            "网格员巡查发现{place}雨水井盖破损下陷，车辆经过有明显颠簸。",
         ],
         replies: &[
-            "已设置警示围挡并于当日更换新井盖。",
-            "产权单位已完成井盖更换，并对周边井盖进行排查。",
+            "已在{place}设置警示围挡并于当日更换新井盖。",
+            "产权单位已完成{place}井盖更换，并对周边井盖进行排查。",
         ],
     },
     Leaf {
@@ -266,14 +286,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 1,
         local: true,
         weight: 6,
-        titles: &["{compound}物业不作为", "{compound}物业费收取不透明"],
+        places: &[Compound],
+        titles: &["{place}物业不作为", "{place}物业费收取不透明"],
         details: &[
-            "{compound}物业公司长期不打扫楼道，单元门门禁坏了几个月没人修，业主多次反映无果。",
-            "业主反映{compound}物业公司上调物业费未召开业主大会，也不公示收支明细。",
+            "{place}物业公司长期不打扫楼道，单元门门禁坏了几个月没人修，业主多次反映无果。",
+            "业主反映{place}物业公司上调物业费未召开业主大会，也不公示收支明细。",
         ],
         replies: &[
-            "已约谈物业公司负责人，责令限期完成楼道保洁和门禁维修，社区将组织业主评议。",
-            "住建部门已要求物业公司公示收费依据和收支情况，调价须依法履行程序。",
+            "已约谈{place}物业公司负责人，责令限期完成楼道保洁和门禁维修，{community}将组织业主评议。",
+            "住建部门已要求{place}物业公司公示收费依据和收支情况，调价须依法履行程序。",
         ],
     },
     Leaf {
@@ -284,14 +305,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 1,
         local: false,
         weight: 3,
-        titles: &["{compound}顶楼漏水", "{compound}公租房墙体渗水"],
+        places: &[Compound],
+        titles: &["{place}顶楼漏水", "{place}住户墙体渗水"],
         details: &[
-            "诉求人住{compound}顶楼，每逢下雨屋顶漏水，墙皮脱落，找开发商多次未处理。",
-            "{compound}公租房卫生间墙体渗水到楼下住户，双方协商不成。",
+            "诉求人住{place}顶楼，每逢下雨屋顶漏水，墙皮脱落，找开发商多次未处理。",
+            "{place}一户卫生间墙体渗水到楼下住户，双方协商不成。",
         ],
         replies: &[
-            "已协调维修资金对屋面防水进行修缮，施工已完成。",
-            "已联系产权单位安排维修人员入户检测并维修防水层。",
+            "已协调维修资金对{place}屋面防水进行修缮，施工已完成。",
+            "已联系产权单位安排维修人员到{place}入户检测并维修防水层。",
         ],
     },
     Leaf {
@@ -302,14 +324,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 1,
         local: false,
         weight: 4,
-        titles: &["{road}工地夜间施工扰民", "{road}工地渣土车遗撒"],
+        places: &[Road],
+        titles: &["{place}工地夜间施工扰民", "{place}工地渣土车遗撒"],
         details: &[
-            "{road}一处建筑工地晚上十一点后仍在浇筑混凝土，噪音很大，附近居民无法入睡。",
-            "{road}工地渣土车出场不冲洗，道路上泥土遗撒，雨天一片泥泞。",
+            "{place}一处建筑工地晚上十一点后仍在浇筑混凝土，噪音很大，附近居民无法入睡。",
+            "{place}工地渣土车出场不冲洗，道路上泥土遗撒，雨天一片泥泞。",
         ],
         replies: &[
-            "已责令施工单位停止夜间违规施工，确需连续作业的须办理夜间施工许可并公告。",
-            "已督促施工单位完善车辆冲洗设施，并对遗撒路段进行清扫。",
+            "已责令{place}工地施工单位停止夜间违规施工，确需连续作业的须办理夜间施工许可并公告。",
+            "已督促{place}工地完善车辆冲洗设施，并对遗撒路段进行清扫。",
         ],
     },
     Leaf {
@@ -320,14 +343,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 21,
         local: false,
         weight: 5,
-        titles: &["{compound}停水未通知", "{community}自来水水压低"],
+        places: &[Compound, Field],
+        titles: &["{place}停水未通知", "{place}自来水水压低"],
         details: &[
-            "{compound}从早上开始停水，事先没有任何通知，家里老人做饭都成问题。",
-            "{community}高层住户自来水水压很低，五楼以上基本没水。",
+            "{place}从早上开始停水，事先没有任何通知，家里老人做饭都成问题。",
+            "{place}住户自来水水压很低，地势高的住户基本没水。",
         ],
         replies: &[
-            "因主管道抢修临时停水，已于当日下午恢复供水，今后停水将提前公告。",
-            "已对该片区加压设备进行检修，水压恢复正常。",
+            "因主管道抢修{place}临时停水，已于当日下午恢复供水，今后停水将提前公告。",
+            "已对{place}片区加压设备进行检修，水压恢复正常。",
         ],
     },
     Leaf {
@@ -338,14 +362,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 20,
         local: false,
         weight: 4,
-        titles: &["{community}频繁停电", "{compound}电压不稳"],
+        places: &[Compound, Field],
+        titles: &["{place}频繁停电", "{place}电压不稳"],
         details: &[
-            "{community}最近一周停电三次，每次一两个小时，冰箱里的东西都坏了。",
-            "{compound}晚上用电高峰电压不稳，灯光闪烁，空调无法启动。",
+            "{place}最近一周停电三次，每次一两个小时，冰箱里的东西都坏了。",
+            "{place}晚上用电高峰电压不稳，灯光闪烁，空调无法启动。",
         ],
         replies: &[
-            "经查为线路老化，已完成线路改造，供电恢复稳定。",
-            "已对台区变压器进行增容改造。",
+            "经查{place}停电系线路老化所致，已完成线路改造，供电恢复稳定。",
+            "已对{place}台区变压器进行增容改造，电压恢复正常。",
         ],
     },
     Leaf {
@@ -356,14 +381,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 22,
         local: false,
         weight: 2,
-        titles: &["{compound}楼道有燃气味", "{market}餐饮店燃气管道老化"],
+        places: &[Compound, Market],
+        titles: &["{place}有燃气味", "{place}餐饮店燃气管道老化"],
         details: &[
-            "{compound}三单元楼道内有明显燃气味，担心泄漏，请尽快派人查看。",
-            "{market}多家餐饮店燃气软管老化开裂，存在安全隐患。",
+            "{place}一处楼道内有明显燃气味，担心泄漏，请尽快派人查看。",
+            "{place}多家餐饮店燃气软管老化开裂，存在安全隐患。",
         ],
         replies: &[
-            "燃气公司抢修人员已到场检测，更换泄漏阀门，隐患已消除。",
-            "已督促商户更换金属软管并加装燃气报警器。",
+            "燃气公司抢修人员已到{place}检测，更换泄漏阀门，隐患已消除。",
+            "已督促{place}餐饮商户更换金属软管并加装燃气报警器。",
         ],
     },
     Leaf {
@@ -374,14 +400,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 2,
         local: false,
         weight: 4,
-        titles: &["办理老年公交卡要跑多次", "{community}希望增设公交站点"],
+        places: &[Compound, Field, School],
+        titles: &[
+            "家住{place}的老人办理老年公交卡要跑多次",
+            "{place}附近希望增设公交站点",
+        ],
         details: &[
-            "诉求人为父亲办理老年公交卡，跑了三次都说材料不全，每次说法不一样，希望一次告知清楚。",
-            "{community}居民多，最近的公交站要走二十分钟，希望公交线路延伸或增设站点。",
+            "诉求人家住{place}，为父亲办理老年公交卡跑了三次都说材料不全，每次说法不一样，希望一次告知清楚。",
+            "{place}附近人多，最近的公交站要走二十分钟，希望公交线路延伸或增设站点。",
         ],
         replies: &[
-            "已向诉求人一次性告知所需材料，并开通线上预审，现场一次办结。",
-            "已将线路优化建议纳入年度公交线网调整，先行开通社区微循环线路。",
+            "已向家住{place}的诉求人一次性告知所需材料，并开通线上预审，现场一次办结。",
+            "已将{place}附近增设站点的建议纳入年度公交线网调整，先行开通微循环线路。",
         ],
     },
     Leaf {
@@ -392,14 +422,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 2,
         local: false,
         weight: 4,
-        titles: &["{road}路面坑洼", "{community}通组公路塌方"],
+        places: &[Road, VillageRoad],
+        titles: &["{place}路面坑洼", "{place}道路塌方"],
         details: &[
-            "{road}靠近{compound}路段路面坑洼多处，下雨积水，电动车经过很危险。",
-            "{community}通往组里的公路一段塌方，车辆无法通行，村民出行困难。",
+            "{place}路面坑洼多处，下雨积水，电动车经过很危险。",
+            "{place}一段道路塌方，车辆无法通行，群众出行困难。",
         ],
         replies: &[
-            "已安排养护单位对坑槽进行修补，路面已恢复平整。",
-            "已组织机械清理塌方并设置警示标志，修复工程已列入计划。",
+            "已安排养护单位对{place}坑槽进行修补，路面已恢复平整。",
+            "已组织机械清理{place}塌方并设置警示标志，修复工程已列入计划。",
         ],
     },
     Leaf {
@@ -410,14 +441,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 11,
         local: false,
         weight: 4,
-        titles: &["{road}车辆乱停堵塞消防通道", "{compound}门口长期僵尸车"],
+        places: &[Road, Compound],
+        titles: &["{place}车辆乱停堵塞消防通道", "{place}长期停放僵尸车"],
         details: &[
-            "{compound}小区内消防通道被私家车长期占用，一旦发生火灾消防车无法进入。",
-            "{road}路边一辆无牌车停放半年以上，落满灰尘，占用车位。",
+            "{place}消防通道被私家车长期占用，一旦发生火灾消防车无法进入。",
+            "{place}路边一辆无牌车停放半年以上，落满灰尘，占用车位。",
         ],
         replies: &[
-            "交警已对违停车辆贴单处罚并联系车主挪车，物业增设禁停标识。",
-            "已联系车主将僵尸车拖离。",
+            "交警已对{place}违停车辆贴单处罚并联系车主挪车，增设禁停标识。",
+            "已联系车主将{place}僵尸车拖离。",
         ],
     },
     Leaf {
@@ -428,14 +460,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 4,
         local: false,
         weight: 3,
-        titles: &["{community}河道有污水排入", "库区支流水面漂浮油污"],
+        places: &[Field, VillageRoad],
+        titles: &[
+            "{place}附近河道有污水排入",
+            "{place}附近库区支流水面漂浮油污",
+        ],
         details: &[
-            "{community}附近小河有一根管子往河里排黑水，气味刺鼻，怀疑是附近作坊偷排。",
-            "诉求人在库区支流监测断面附近看到水面漂浮油污，担心影响水源地水质。",
+            "{place}附近小河有一根管子往河里排黑水，气味刺鼻，怀疑是附近作坊偷排。",
+            "诉求人在{place}附近的库区支流看到水面漂浮油污，担心影响水源地水质。",
         ],
         replies: &[
-            "执法人员现场取样检测，已查封偷排管道并对涉事作坊立案调查。",
-            "已组织清理油污并对上游排查，水质监测数据正常。",
+            "执法人员到{place}现场取样检测，已查封偷排管道并对涉事作坊立案调查。",
+            "已组织清理{place}附近水面油污并对上游排查，水质监测数据正常。",
         ],
     },
     Leaf {
@@ -446,14 +482,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 4,
         local: true,
         weight: 3,
-        titles: &["{road}餐饮油烟直排", "{community}露天焚烧秸秆"],
+        places: &[Road, Field],
+        titles: &["{place}餐饮油烟直排", "{place}露天焚烧秸秆垃圾"],
         details: &[
-            "{road}一家餐馆油烟未经净化直接排放，楼上住户窗户都不敢开。",
-            "{community}有人在田边露天焚烧秸秆和垃圾，浓烟很大。",
+            "{place}一家餐馆油烟未经净化直接排放，楼上住户窗户都不敢开。",
+            "{place}有人在田边露天焚烧秸秆和垃圾，浓烟很大。",
         ],
         replies: &[
-            "已责令餐馆安装油烟净化设备并定期清洗。",
-            "已制止焚烧行为并开展秸秆禁烧宣传。",
+            "已责令{place}涉事餐馆安装油烟净化设备并定期清洗。",
+            "已制止{place}焚烧行为并开展秸秆禁烧宣传。",
         ],
     },
     Leaf {
@@ -464,14 +501,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 6,
         local: false,
         weight: 3,
-        titles: &["{road}一家餐馆卫生条件差", "{market}出售过期食品"],
+        places: &[Road, Market],
+        titles: &["{place}一家餐馆卫生条件差", "{place}出售过期食品"],
         details: &[
-            "诉求人在{road}一家餐馆就餐后腹泻，发现后厨卫生条件很差，没有健康证。",
-            "{market}一家超市货架上有过期的奶制品仍在销售。",
+            "诉求人在{place}一家餐馆就餐后腹泻，发现后厨卫生条件很差，从业人员没有健康证。",
+            "{place}一家超市货架上有过期的奶制品仍在销售。",
         ],
         replies: &[
-            "执法人员现场检查，责令停业整改并依法处罚。",
-            "已下架过期食品并对商户立案处罚。",
+            "执法人员到{place}现场检查，责令涉事餐馆停业整改并依法处罚。",
+            "已下架{place}涉事商户的过期食品并立案处罚。",
         ],
     },
     Leaf {
@@ -482,14 +520,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 6,
         local: true,
         weight: 3,
-        titles: &["{market}无序经营", "{market}短斤少两"],
+        places: &[Market],
+        titles: &["{place}无序经营", "{place}短斤少两"],
         details: &[
-            "{market}内摊位乱搭乱建，过道堆满货物，地面污水横流，经营秩序混乱。",
-            "诉求人在{market}买菜发现秤不准，一斤少了二两。",
+            "{place}内摊位乱搭乱建，过道堆满货物，地面污水横流，经营秩序混乱。",
+            "诉求人在{place}买菜发现秤不准，一斤少了二两。",
         ],
         replies: &[
-            "已会同市场开办方清理违规搭建、划定经营区域，落实专人管理。",
-            "已对涉事商户的计量器具进行检定并处罚，市场设置公平秤。",
+            "已会同市场开办方清理{place}违规搭建、划定经营区域，落实专人管理。",
+            "已对{place}涉事商户的计量器具进行检定并处罚，市场设置公平秤。",
         ],
     },
     Leaf {
@@ -500,14 +539,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 7,
         local: false,
         weight: 4,
-        titles: &["{road}工地拖欠农民工工资", "某公司拖欠员工工资三个月"],
+        places: &[Road],
+        titles: &[
+            "{place}工地拖欠农民工工资",
+            "{place}一家公司拖欠员工工资三个月",
+        ],
         details: &[
-            "诉求人在{road}一处工地务工，包工头拖欠工资两万余元，多次讨要无果。",
-            "诉求人所在公司已拖欠三个月工资，老板避而不见。",
+            "诉求人在{place}一处工地务工，包工头拖欠工资两万余元，多次讨要无果。",
+            "诉求人所在的{place}一家公司已拖欠三个月工资，老板避而不见。",
         ],
         replies: &[
-            "劳动监察大队已约谈施工总包单位，督促其从工资保证金中先行支付，工资已全部结清。",
-            "已立案调查并责令限期支付，诉求人已领到工资。",
+            "劳动监察大队已约谈{place}工地施工总包单位，督促其从工资保证金中先行支付，工资已全部结清。",
+            "已对{place}涉事公司立案调查并责令限期支付，诉求人已领到工资。",
         ],
     },
     Leaf {
@@ -518,14 +561,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 8,
         local: false,
         weight: 3,
-        titles: &["{community}低保审核不严", "{community}申请低保迟迟未批"],
+        places: &[Compound, Field],
+        titles: &["{place}低保审核不严", "{place}居民申请低保迟迟未批"],
         details: &[
-            "群众反映{community}有家庭有车有房仍在享受低保，审核把关不严，要求核查。",
-            "诉求人家庭困难，三个月前提交低保申请，至今没有答复。",
+            "群众反映{place}有家庭有车有房仍在享受低保，审核把关不严，要求核查。",
+            "诉求人家住{place}，家庭困难，三个月前提交低保申请，至今没有答复。",
         ],
         replies: &[
-            "经入户核查，取消不符合条件的低保一户，对村（社区）审核人员进行约谈。",
-            "经核查诉求人符合条件，已纳入低保并补发。",
+            "经对{place}相关家庭入户核查，取消不符合条件的低保一户，对{community}审核人员进行约谈。",
+            "经核查家住{place}的诉求人符合条件，已纳入低保并补发。",
         ],
     },
     Leaf {
@@ -536,14 +580,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 18,
         local: false,
         weight: 3,
-        titles: &["异地就医报销流程咨询", "城乡居民医保缴费咨询"],
+        places: &[Compound, Field],
+        titles: &[
+            "{place}居民咨询异地就医报销流程",
+            "{place}居民咨询城乡居民医保缴费",
+        ],
         details: &[
-            "诉求人在武汉住院，想了解异地就医备案和报销需要哪些材料。",
-            "诉求人咨询今年城乡居民医保缴费标准和截止时间。",
+            "诉求人家住{place}，在武汉住院，想了解异地就医备案和报销需要哪些材料。",
+            "诉求人家住{place}，咨询今年城乡居民医保缴费标准和截止时间。",
         ],
         replies: &[
-            "已告知可通过国家医保服务平台线上备案，出院直接结算。",
-            "已告知缴费标准和线上缴费渠道。",
+            "已告知家住{place}的诉求人可通过国家医保服务平台线上备案，出院直接结算。",
+            "已告知家住{place}的诉求人缴费标准和线上缴费渠道。",
         ],
     },
     Leaf {
@@ -554,14 +602,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 9,
         local: false,
         weight: 3,
-        titles: &["随迁子女入学政策咨询", "{community}孩子划片入学问题"],
+        places: &[School],
+        titles: &["{place}随迁子女入学政策咨询", "{place}划片入学问题"],
         details: &[
-            "诉求人在丹江口务工，咨询孩子随迁入学需要准备哪些材料。",
-            "诉求人住{compound}，咨询孩子应划入哪所小学。",
+            "诉求人在丹江口务工，咨询孩子随迁到{place}就读需要准备哪些材料。",
+            "诉求人住{community}，咨询孩子能否划入{place}就读。",
         ],
         replies: &[
-            "已告知随迁子女入学所需材料和报名时间。",
-            "已告知学区划分结果和报名方式。",
+            "已告知随迁子女到{place}就读所需材料和报名时间。",
+            "已告知{place}学区划分结果和报名方式。",
         ],
     },
     Leaf {
@@ -572,14 +621,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 10,
         local: false,
         weight: 2,
-        titles: &["医院挂号排队时间长", "{community}卫生室经常无人值守"],
+        places: &[Field, Compound],
+        titles: &[
+            "{place}群众反映卫生室经常无人值守",
+            "{place}附近卫生服务站排队时间长",
+        ],
         details: &[
-            "诉求人反映市医院专家号难挂，现场排队两小时。",
-            "{community}村卫生室白天经常关门，村民看病要跑到镇上。",
+            "{place}群众反映卫生室白天经常关门，看病要跑到镇上。",
+            "{place}居民反映附近卫生服务站只有一名医生，排队要两个小时。",
         ],
         replies: &[
-            "医院已增加线上预约号源并延长门诊时间。",
-            "已督促镇卫生院落实村医坐诊制度。",
+            "已督促卫生院落实坐诊制度，{place}群众就医已恢复正常。",
+            "已为{place}附近卫生服务站增派医生并延长服务时间。",
         ],
     },
     Leaf {
@@ -590,17 +643,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 12,
         local: false,
         weight: 3,
-        titles: &[
-            "{community}发放惠农物资违规收费",
-            "{community}耕地地力补贴未到账",
-        ],
+        places: &[Field],
+        titles: &["{place}发放惠农物资违规收费", "{place}耕地地力补贴未到账"],
         details: &[
-            "村民反映{community}发放惠农化肥时，村干部每袋额外收取五元“运费”。",
-            "诉求人称去年的耕地地力保护补贴至今未到账。",
+            "村民反映{place}发放惠农化肥时，村干部每袋额外收取五元“运费”。",
+            "{place}村民称去年的耕地地力保护补贴至今未到账。",
         ],
         replies: &[
-            "经查属实，已责令退还违规收取费用，相关人员移交纪委监委处理。",
-            "已核实补贴发放名单，补贴已补发到户。",
+            "经查{place}违规收费属实，已责令退还，相关人员移交纪委监委处理。",
+            "已核实{place}补贴发放名单，补贴已补发到户。",
         ],
     },
     Leaf {
@@ -611,14 +662,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 3,
         local: false,
         weight: 3,
-        titles: &["{community}柑橘园灌溉用水困难", "{community}灌溉渠道堵塞"],
+        places: &[Field],
+        titles: &["{place}灌溉用水困难", "{place}灌溉渠道堵塞"],
         details: &[
-            "{community}柑橘园今年干旱缺水，提灌站设备坏了没人修，果树缺水严重。",
-            "{community}灌溉渠道被泥沙堵塞，下游农田无法灌溉。",
+            "{place}今年干旱缺水，提灌站设备坏了没人修，柑橘树缺水严重。",
+            "{place}灌溉渠道被泥沙堵塞，下游农田无法灌溉。",
         ],
         replies: &[
-            "已修复提灌站设备并纳入柑橘灌溉项目统筹。",
-            "已组织清淤疏通渠道。",
+            "已修复{place}提灌站设备并纳入柑橘灌溉项目统筹。",
+            "已组织清淤疏通{place}灌溉渠道。",
         ],
     },
     Leaf {
@@ -629,14 +681,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 13,
         local: false,
         weight: 2,
-        titles: &["沧浪海景区停车收费不规范", "春节期间景区游客拥堵"],
+        places: &[Square, Road],
+        titles: &["{place}附近景区停车收费不规范", "节假日{place}游客拥堵"],
         details: &[
-            "游客反映景区周边停车场收费标准不公示，随意收费。",
-            "春节期间景区入口拥堵严重，排队一个多小时。",
+            "游客反映{place}附近停车场收费标准不公示，随意收费。",
+            "节假日期间{place}游客车辆拥堵严重，排队一个多小时。",
         ],
         replies: &[
-            "已督促经营单位公示收费标准，退还多收费用。",
-            "已增设临时停车场和接驳车，实行分时预约。",
+            "已督促{place}附近停车场经营单位公示收费标准，退还多收费用。",
+            "已在{place}周边增设临时停车场和接驳车，实行分时预约。",
         ],
     },
     Leaf {
@@ -647,14 +700,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 14,
         local: true,
         weight: 4,
-        titles: &["{compound}电动车楼道充电", "{road}广告牌松动"],
+        places: &[Compound, Road],
+        titles: &["{place}电动车楼道充电", "{place}广告牌松动"],
         details: &[
-            "网格员巡查发现{compound}多户居民将电动车推进楼道充电，私拉电线，存在火灾隐患。",
-            "{road}一处商铺广告牌固定螺丝松动，大风天摇晃，随时可能坠落。",
+            "网格员巡查发现{place}多户居民将电动车推进楼道充电，私拉电线，存在火灾隐患。",
+            "{place}一处商铺广告牌固定螺丝松动，大风天摇晃，随时可能坠落。",
         ],
         replies: &[
-            "已清理楼道电动车，社区协调物业建设集中充电桩。",
-            "已督促商户拆除并重新加固广告牌。",
+            "已清理{place}楼道电动车，{community}协调物业建设集中充电桩。",
+            "已督促{place}涉事商户拆除并重新加固广告牌。",
         ],
     },
     Leaf {
@@ -665,14 +719,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 23,
         local: false,
         weight: 3,
-        titles: &["企业项目审批时间过长", "企业办事需要重复提交材料"],
+        places: &[Road],
+        titles: &[
+            "{place}企业项目审批时间过长",
+            "{place}企业办事需要重复提交材料",
+        ],
         details: &[
-            "企业反映新建厂房施工许可申请已提交四十天仍未办结，影响项目开工。",
-            "企业办理变更登记时多个窗口要求重复提交相同材料。",
+            "位于{place}的企业反映新建厂房施工许可申请已提交四十天仍未办结，影响项目开工。",
+            "位于{place}的企业办理变更登记时多个窗口要求重复提交相同材料。",
         ],
         replies: &[
-            "已启动帮办代办，容缺受理，许可证已办结。",
-            "已通过数据共享免于重复提交，办理时限压缩至三个工作日。",
+            "已为{place}企业启动帮办代办，容缺受理，许可证已办结。",
+            "已通过数据共享免于{place}企业重复提交材料，办理时限压缩至三个工作日。",
         ],
     },
     Leaf {
@@ -683,14 +741,15 @@ pub const LEAVES: &[Leaf] = &[
         dept: 16,
         local: false,
         weight: 2,
-        titles: &["企业流动资金贷款困难", "企业申请贴息政策咨询"],
+        places: &[Road],
+        titles: &["{place}企业流动资金贷款困难", "{place}企业咨询贴息政策"],
         details: &[
-            "水产品加工企业反映扩大生产需要流动资金，银行贷款审批慢。",
-            "企业咨询技改贴息政策的申报条件和时间。",
+            "位于{place}的水产品加工企业反映扩大生产需要流动资金，银行贷款审批慢。",
+            "位于{place}的企业咨询技改贴息政策的申报条件和时间。",
         ],
         replies: &[
-            "已组织银企对接会，企业获得授信五百万元。",
-            "已告知申报条件并安排专人指导申报。",
+            "已组织银企对接会，{place}企业获得授信五百万元。",
+            "已告知{place}企业申报条件并安排专人指导申报。",
         ],
     },
     Leaf {
@@ -701,14 +760,18 @@ pub const LEAVES: &[Leaf] = &[
         dept: 5,
         local: false,
         weight: 2,
-        titles: &["重点项目征地补偿纠纷", "项目用地红线内迁坟问题"],
+        places: &[Field, VillageRoad],
+        titles: &[
+            "{place}重点项目征地补偿纠纷",
+            "{place}项目用地红线内迁坟问题",
+        ],
         details: &[
-            "{community}重点项目征地中部分村民对补偿标准有异议，阻碍施工。",
-            "项目用地范围内有三座坟墓未迁移，影响施工进度。",
+            "{place}重点项目征地中部分群众对补偿标准有异议，阻碍施工。",
+            "{place}项目用地范围内有三座坟墓未迁移，影响施工进度。",
         ],
         replies: &[
-            "项目专员会同镇村逐户做工作，按政策落实补偿，施工已恢复。",
-            "已协调家属完成迁坟，并发放迁坟补偿。",
+            "项目专员会同{community}到{place}逐户做工作，按政策落实补偿，施工已恢复。",
+            "已协调家属完成{place}项目用地内迁坟，并发放迁坟补偿。",
         ],
     },
     Leaf {
@@ -719,15 +782,21 @@ pub const LEAVES: &[Leaf] = &[
         dept: 23,
         local: false,
         weight: 6,
-        titles: &["社保卡补办咨询", "营业执照办理流程咨询", "退休手续办理咨询"],
+        places: &[Compound, Field],
+        titles: &[
+            "{place}居民咨询社保卡补办",
+            "{place}居民咨询营业执照办理流程",
+            "{place}居民咨询退休手续办理",
+        ],
         details: &[
-            "诉求人社保卡丢失，咨询补办地点和所需材料。",
-            "诉求人想开一家小餐馆，咨询营业执照和食品经营许可证怎么办。",
-            "诉求人下月退休，咨询退休手续办理流程。",
+            "诉求人家住{place}，社保卡丢失，咨询补办地点和所需材料。",
+            "诉求人家住{place}，想开一家小餐馆，咨询营业执照和食品经营许可证怎么办。",
+            "诉求人家住{place}，下月退休，咨询退休手续办理流程。",
         ],
         replies: &[
-            "已告知补办地点、材料和线上办理渠道。",
-            "已告知一网通办办理流程。",
+            "已告知家住{place}的诉求人补办地点、材料和线上办理渠道。",
+            "已告知家住{place}的诉求人一网通办办理流程。",
+            "已告知家住{place}的诉求人退休手续办理流程和所需材料。",
         ],
     },
     Leaf {
@@ -738,12 +807,16 @@ pub const LEAVES: &[Leaf] = &[
         dept: 23,
         local: false,
         weight: 1,
-        titles: &["表扬{street}工作人员热心服务", "感谢网格员帮忙解决难题"],
-        details: &[
-            "诉求人表示{street}工作人员耐心帮助办理业务，特致电表扬。",
-            "诉求人感谢网格员及时帮忙协调解决了楼道积水问题。",
+        places: &[Compound, Field, Road],
+        titles: &[
+            "表扬{street}工作人员为{place}群众热心服务",
+            "感谢网格员帮忙解决{place}积水难题",
         ],
-        replies: &["已将表扬转达相关单位和个人。"],
+        details: &[
+            "诉求人表示{street}工作人员耐心帮助{place}群众办理业务，特致电表扬。",
+            "诉求人感谢网格员及时协调解决了{place}积水问题。",
+        ],
+        replies: &["已将{place}群众的表扬转达相关单位和个人。"],
     },
     Leaf {
         id: "forest.fire",
@@ -753,12 +826,16 @@ pub const LEAVES: &[Leaf] = &[
         dept: 24,
         local: true,
         weight: 1,
-        titles: &["{community}山上有人烧荒", "林区野外用火"],
+        places: &[Field],
+        titles: &["{place}后山有人烧荒", "{place}附近林区野外用火"],
         details: &[
-            "{community}后山有人烧荒，火势有蔓延趋势。",
-            "有人在林区野炊生火，存在森林火灾隐患。",
+            "{place}后山有人烧荒，火势有蔓延趋势。",
+            "有人在{place}附近林区野炊生火，存在森林火灾隐患。",
         ],
-        replies: &["护林员已到场扑灭并对当事人进行教育处罚。"],
+        replies: &[
+            "护林员已到{place}现场扑灭并对当事人进行教育处罚。",
+            "已对{place}附近林区野外用火人员进行教育，并加强巡护。",
+        ],
     },
 ];
 

@@ -6,6 +6,7 @@ pub mod calendar_watch;
 pub mod client;
 pub mod demo;
 mod demo_data;
+pub mod demo_places;
 pub mod ingest;
 pub mod loadgen;
 pub mod rng;
