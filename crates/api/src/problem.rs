@@ -46,6 +46,20 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "forbidden" => ("无权访问", "Forbidden"),
         "not_found" => ("资源不存在", "Not found"),
         "case_not_found" => ("工单不存在", "Case not found"),
+        "unknown_unit" => ("单位不存在", "No such unit"),
+        "card_not_found" => ("该工单没有此牌", "No such card on this case"),
+        "appeal_exists" => ("此牌已申诉过，不能再次申诉", "The card was already appealed"),
+        "no_appeal_pending" => ("此牌没有待裁决的申诉", "The card has no appeal waiting"),
+        "parts_missing" => (
+            "尚有被吹哨单位未提交办理情况",
+            "A summoned unit has not recorded its part",
+        ),
+        "not_summoned" => ("本单位未被吹哨报到", "Your unit is not summoned to this case"),
+        "already_done" => ("本单位已完成此项", "Your unit has already done this"),
+        "whistle_not_grassroots" => (
+            "只有承办工单的街道、乡镇、社区或村可以吹哨",
+            "Only the street, town, community or village holding the case whistles",
+        ),
         "case_changed" => (
             "工单已被他人更新，请刷新后重试",
             "The case changed meanwhile; reload and retry",
@@ -159,6 +173,7 @@ impl From<DomainError> for ApiError {
                 detail: format!("{field}: {message}"),
                 field: Some(field.to_string()),
             },
+            DomainError::Unknown { code, message } => ApiError::unprocessable(code, message),
             DomainError::Calendar(CalendarError::YearNotCovered(y)) => ApiError::unprocessable(
                 "calendar_year_missing",
                 format!("no holiday data for {y}: an admin must import that year's schedule"),

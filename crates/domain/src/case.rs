@@ -8,25 +8,11 @@ use crate::actor::{Actor, Role};
 use crate::calendar::{CalendarError, Time, WorkCalendar};
 use crate::category::CategoryTree;
 use crate::deadline::{DeadlinePolicy, Deadlines, Span};
-use crate::org::{OrgTree, UnitId};
-
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
-            pub fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
-            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
-        }
-    };
-}
+use crate::org::{OrgTree, UnitId, UnitKind};
+use crate::supervision::{
+    AppealDecision, Card, CardStatus, DeadlineKind, Fired, Stage, Summons, SuperviseLevel,
+    Supervision,
+};
 
 string_enum!(
     /// Where a case came from (渠道).
@@ -189,6 +175,9 @@ pub enum DomainError {
         field: &'static str,
         message: String,
     },
+    /// The command names something that does not exist (a unit, a card): 422 with its own code.
+    #[error("{code}: {message}")]
+    Unknown { code: &'static str, message: String },
     #[error(transparent)]
     Calendar(#[from] CalendarError),
 }
@@ -348,6 +337,10 @@ pub enum Command {
         satisfaction: Satisfaction,
         #[serde(default)]
         note: Option<String>,
+        /// For an unsatisfied reporter: whether the unit caused it (then the case is reopened
+        /// once, 重办); `false` when the demand itself cannot be met. Default `true`.
+        #[serde(default)]
+        unit_at_fault: Option<bool>,
     },
     Close {
         #[serde(default)]
@@ -380,6 +373,44 @@ pub enum Command {
     Annotate {
         text: String,
     },
+    /// 吹哨: the street or community holding the case summons units, naming the lead.
+    Whistle {
+        units: Vec<UnitId>,
+        lead: UnitId,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// 报到: a summoned unit confirms it takes part.
+    ReportIn {
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// A summoned unit records its part of the work.
+    RecordPart {
+        text: String,
+    },
+    /// 督办: a leader's instruction, with a level and optionally its own due moment.
+    Supervise {
+        level: SuperviseLevel,
+        note: String,
+        #[serde(default)]
+        due: Option<Time>,
+    },
+    /// 催办.
+    Remind {
+        note: String,
+    },
+    /// 申诉: the carded unit contests a card.
+    Appeal {
+        card: String,
+        reason: String,
+    },
+    /// An inspector upholds or revokes an appealed card.
+    DecideAppeal {
+        card: String,
+        decision: AppealDecision,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -403,6 +434,13 @@ impl Command {
             Command::Resume { .. } => "resume",
             Command::Merge { .. } => "merge",
             Command::Annotate { .. } => "annotate",
+            Command::Whistle { .. } => "whistle",
+            Command::ReportIn { .. } => "report_in",
+            Command::RecordPart { .. } => "record_part",
+            Command::Supervise { .. } => "supervise",
+            Command::Remind { .. } => "remind",
+            Command::Appeal { .. } => "appeal",
+            Command::DecideAppeal { .. } => "decide_appeal",
         }
     }
 }
@@ -444,6 +482,9 @@ pub enum CaseEvent {
         co_units: Vec<UnitId>,
         deadlines: Deadlines,
         note: Option<String>,
+        /// When the co-units must report in (they are summoned like a whistle's units).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report_in_due: Option<Time>,
     },
     Redispatched {
         from: UnitId,
@@ -522,6 +563,64 @@ pub enum CaseEvent {
         deadlines: Deadlines,
         reason: String,
     },
+    Whistled {
+        units: Vec<UnitId>,
+        lead: UnitId,
+        report_in_due: Time,
+        note: Option<String>,
+    },
+    ReportedIn {
+        unit: UnitId,
+        note: Option<String>,
+    },
+    PartRecorded {
+        unit: UnitId,
+        text: String,
+    },
+    Supervised {
+        level: SuperviseLevel,
+        note: String,
+        due: Option<Time>,
+    },
+    Reminded {
+        note: String,
+    },
+    /// An unanswered callback call; after the policy's number of attempts the callback is
+    /// recorded as unreachable instead.
+    CallbackAttempted {
+        attempt: u32,
+        note: Option<String>,
+    },
+    /// Written by the clock.
+    DeadlineWarning {
+        kind: DeadlineKind,
+        unit: UnitId,
+        due: Time,
+    },
+    /// Written by the clock.
+    DeadlineMissed {
+        kind: DeadlineKind,
+        unit: UnitId,
+        due: Time,
+    },
+    YellowCard {
+        card: Card,
+    },
+    RedCard {
+        card: Card,
+    },
+    CardAppealed {
+        card: String,
+        reason: String,
+    },
+    CardUpheld {
+        card: String,
+        reason: String,
+    },
+    CardRevoked {
+        card: String,
+        reason: String,
+    },
 }
 
 impl CaseEvent {
@@ -548,6 +647,19 @@ impl CaseEvent {
             CaseEvent::Merged { .. } => "merged",
             CaseEvent::Annotated { .. } => "annotated",
             CaseEvent::DeadlinesRecomputed { .. } => "deadlines_recomputed",
+            CaseEvent::Whistled { .. } => "whistled",
+            CaseEvent::ReportedIn { .. } => "reported_in",
+            CaseEvent::PartRecorded { .. } => "part_recorded",
+            CaseEvent::Supervised { .. } => "supervised",
+            CaseEvent::Reminded { .. } => "reminded",
+            CaseEvent::CallbackAttempted { .. } => "callback_attempted",
+            CaseEvent::DeadlineWarning { .. } => "deadline_warning",
+            CaseEvent::DeadlineMissed { .. } => "deadline_missed",
+            CaseEvent::YellowCard { .. } => "yellow_card",
+            CaseEvent::RedCard { .. } => "red_card",
+            CaseEvent::CardAppealed { .. } => "card_appealed",
+            CaseEvent::CardUpheld { .. } => "card_upheld",
+            CaseEvent::CardRevoked { .. } => "card_revoked",
         }
     }
 }
@@ -616,8 +728,30 @@ pub struct Case {
     pub return_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<String>,
+    /// The unit whose reply completes the case after a whistle (the assigned unit when `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead: Option<UnitId>,
+    /// Units summoned to the case (co-units at dispatch and whistled units), one per co-unit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summons: Vec<Summons>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supervisions: Vec<Supervision>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminders: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<Card>,
+    /// Deadline stages the clock has fired, so none fires twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fired: Vec<Fired>,
+    /// Unanswered callback calls since the reply was approved.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub callback_attempts: u32,
     /// Number of events folded in; the next event gets `version + 1`.
     pub version: u64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 const HANDLING: &[Role] = &[Role::Handler, Role::GridWorker];
@@ -632,6 +766,7 @@ const INTAKE: &[Role] = &[
     Role::Cadre,
     Role::Inspector,
 ];
+const WHISTLING: &[Role] = &[Role::Handler, Role::Leader];
 const STAFF: &[Role] = &[
     Role::Operator,
     Role::Dispatcher,
@@ -767,6 +902,13 @@ impl Case {
             reopen_count: 0,
             return_count: 0,
             merged_into: None,
+            lead: None,
+            summons: vec![],
+            supervisions: vec![],
+            reminders: 0,
+            cards: vec![],
+            fired: vec![],
+            callback_attempts: 0,
             version: 1,
         })
     }
@@ -826,6 +968,64 @@ impl Case {
             ));
         }
         Ok(())
+    }
+
+    /// Every unit that ever took part in the case.
+    fn involved<'a>(&'a self, _ctx: &Context<'_>) -> impl Iterator<Item = &'a UnitId> + 'a {
+        self.involved_units
+            .iter()
+            .chain(self.assigned_unit.iter())
+            .chain(self.co_units.iter())
+    }
+
+    fn card(&self, id: &str) -> Result<&Card, DomainError> {
+        self.cards
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| DomainError::Unknown {
+                code: "card_not_found",
+                message: format!("no card {id} on this case"),
+            })
+    }
+
+    /// The summoned unit the actor acts for: the first of the case's summons still `open` (by
+    /// `open`) on which he holds a handling role.
+    fn summoned_unit_of(
+        &self,
+        actor: &Actor,
+        ctx: &Context<'_>,
+        what: &str,
+        open: impl Fn(&Summons) -> bool,
+    ) -> Result<UnitId, DomainError> {
+        if !self.state.is_open() {
+            return Err(DomainError::WrongState {
+                command: if what == "report_in" {
+                    "report_in"
+                } else {
+                    "record_part"
+                },
+                state: self.state,
+            });
+        }
+        let roles = &[Role::Handler, Role::Leader, Role::GridWorker];
+        let mine: Vec<&Summons> = self
+            .summons
+            .iter()
+            .filter(|s| actor.may_act_on(ctx.org, roles, &s.unit))
+            .collect();
+        if mine.is_empty() {
+            return Err(forbidden(
+                "not_summoned",
+                format!("{what}: none of your units is summoned to this case"),
+            ));
+        }
+        mine.into_iter()
+            .find(|s| open(s))
+            .map(|s| s.unit.clone())
+            .ok_or_else(|| DomainError::Conflict {
+                code: "already_done",
+                message: format!("{what}: your unit has already done so"),
+            })
     }
 
     fn need_state(&self, command: &'static str, allowed: &[CaseState]) -> Result<(), DomainError> {
@@ -907,11 +1107,22 @@ impl Case {
                 let mut co = co_units.clone();
                 co.sort();
                 co.dedup();
+                let report_in_due = if co.is_empty() {
+                    None
+                } else {
+                    Some(
+                        ctx.policy
+                            .supervision
+                            .report_in
+                            .due_from(ctx.calendar, now)?,
+                    )
+                };
                 vec![CaseEvent::Dispatched {
                     unit: unit.clone(),
                     co_units: co,
                     deadlines,
                     note: note.clone(),
+                    report_in_due,
                 }]
             }
             Command::Redispatch { unit, note } => {
@@ -967,8 +1178,25 @@ impl Case {
                 text,
                 reason,
             } => {
-                self.need_role(actor, ctx, HANDLING, &assigned, name)?;
+                // After a whistle the lead unit replies (the assigned unit unless another leads).
+                let replier = self.lead.as_ref().unwrap_or(&assigned);
+                self.need_role(actor, ctx, HANDLING, replier, name)?;
                 self.need_state(name, &[S::InProgress])?;
+                let missing: Vec<&str> = self
+                    .summons
+                    .iter()
+                    .filter(|s| s.part.is_none() && Some(&s.unit) != self.lead.as_ref())
+                    .map(|s| s.unit.as_str())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(DomainError::Conflict {
+                        code: "parts_missing",
+                        message: format!(
+                            "every summoned unit records its part first; missing: {}",
+                            missing.join(", ")
+                        ),
+                    });
+                }
                 check_text("text", text, MAX_NOTE, true)?;
                 if *outcome == ReplyOutcome::Unresolvable {
                     required("reason", reason, MAX_NOTE)?;
@@ -1001,6 +1229,7 @@ impl Case {
                 resolved,
                 satisfaction,
                 note,
+                unit_at_fault,
             } => {
                 self.need_role(actor, ctx, CALLING_BACK, &self.intake_unit, name)?;
                 self.need_state(name, &[S::AwaitingCallback])?;
@@ -1012,16 +1241,44 @@ impl Case {
                             .into(),
                     });
                 }
-                let mut evs = vec![CaseEvent::CallbackRecorded {
+                let recorded = CaseEvent::CallbackRecorded {
                     resolved: *resolved,
                     satisfaction: *satisfaction,
                     note: note.clone(),
-                }];
-                // An unsatisfied reporter leaves the decision (reopen or close) to the dispatcher.
-                if *satisfaction != Satisfaction::Unsatisfied {
-                    evs.push(CaseEvent::Closed { note: None });
+                };
+                match satisfaction {
+                    // An unanswered call is an attempt; only the last allowed one is an outcome.
+                    Satisfaction::Unreachable => {
+                        let attempt = self.callback_attempts + 1;
+                        if attempt < ctx.policy.supervision.callback_attempts {
+                            vec![CaseEvent::CallbackAttempted {
+                                attempt,
+                                note: note.clone(),
+                            }]
+                        } else {
+                            vec![recorded, CaseEvent::Closed { note: None }]
+                        }
+                    }
+                    // The unit's fault: reopened once (重办); the second rating closes it.
+                    Satisfaction::Unsatisfied
+                        if unit_at_fault.unwrap_or(true) && self.reopen_count == 0 =>
+                    {
+                        let resolve_due = match &self.deadlines {
+                            Some(d) => d.reopened(ctx.calendar, now)?,
+                            None => Span::WorkingDays(5).due_from(ctx.calendar, now)?,
+                        };
+                        vec![
+                            recorded,
+                            CaseEvent::Reopened {
+                                reason: "群众不满意，责任单位重办 (unsatisfied: reopened once)"
+                                    .into(),
+                                resolve_due,
+                                provisional: ctx.calendar.provisional_between(now, resolve_due),
+                            },
+                        ]
+                    }
+                    _ => vec![recorded, CaseEvent::Closed { note: None }],
                 }
-                evs
             }
             Command::Close { note } => {
                 self.need_role(actor, ctx, CALLING_BACK, &self.intake_unit, name)?;
@@ -1185,6 +1442,216 @@ impl Case {
                 check_text("text", text, MAX_NOTE, true)?;
                 vec![CaseEvent::Annotated { text: text.clone() }]
             }
+            Command::Whistle { units, lead, note } => {
+                self.need_role(actor, ctx, WHISTLING, &assigned, name)?;
+                self.need_state(name, &[S::Accepted, S::InProgress])?;
+                check_opt("note", note, MAX_NOTE)?;
+                let grassroots = ctx.org.get(&assigned).is_some_and(|u| {
+                    matches!(
+                        u.kind,
+                        UnitKind::Street | UnitKind::Town | UnitKind::Community | UnitKind::Village
+                    )
+                });
+                if !grassroots {
+                    return Err(DomainError::Conflict {
+                        code: "whistle_not_grassroots",
+                        message:
+                            "only a street, town, community or village holding the case whistles"
+                                .into(),
+                    });
+                }
+                if units.is_empty() || units.len() > 20 {
+                    return Err(invalid("units", "1 to 20 units"));
+                }
+                let mut summoned: Vec<UnitId> = Vec::new();
+                for u in units {
+                    if !ctx.org.contains(u) {
+                        return Err(DomainError::Unknown {
+                            code: "unknown_unit",
+                            message: format!("no unit {u}"),
+                        });
+                    }
+                    if u == &assigned || self.co_units.contains(u) || summoned.contains(u) {
+                        return Err(invalid(
+                            "units",
+                            format!("{u} already takes part in the case"),
+                        ));
+                    }
+                    summoned.push(u.clone());
+                }
+                if lead != &assigned && !summoned.contains(lead) {
+                    return Err(invalid(
+                        "lead",
+                        "the lead is the whistling unit or one of the units summoned",
+                    ));
+                }
+                let report_in_due = ctx
+                    .policy
+                    .supervision
+                    .report_in
+                    .due_from(ctx.calendar, now)?;
+                vec![CaseEvent::Whistled {
+                    units: summoned,
+                    lead: lead.clone(),
+                    report_in_due,
+                    note: note.clone(),
+                }]
+            }
+            Command::ReportIn { note } => {
+                check_opt("note", note, MAX_NOTE)?;
+                let unit = self.summoned_unit_of(actor, ctx, name, |s| s.reported_at.is_none())?;
+                vec![CaseEvent::ReportedIn {
+                    unit,
+                    note: note.clone(),
+                }]
+            }
+            Command::RecordPart { text } => {
+                check_text("text", text, MAX_NOTE, true)?;
+                self.need_state(name, &[S::Dispatched, S::Accepted, S::InProgress])?;
+                let unit = self.summoned_unit_of(actor, ctx, name, |s| s.part.is_none())?;
+                let mut evs = Vec::new();
+                // Recording a part is taking part: it reports in if that was not done.
+                if self
+                    .summons
+                    .iter()
+                    .any(|s| s.unit == unit && s.reported_at.is_none())
+                {
+                    evs.push(CaseEvent::ReportedIn {
+                        unit: unit.clone(),
+                        note: None,
+                    });
+                }
+                evs.push(CaseEvent::PartRecorded {
+                    unit,
+                    text: text.clone(),
+                });
+                evs
+            }
+            Command::Supervise { level, note, due } => {
+                if !actor.has_role(Role::Leader) {
+                    return Err(forbidden(
+                        "role_forbidden",
+                        "supervise needs the leader role",
+                    ));
+                }
+                if !self
+                    .involved(ctx)
+                    .any(|u| actor.may_act_on(ctx.org, &[Role::Leader], u))
+                {
+                    return Err(forbidden(
+                        "out_of_scope",
+                        "the case is outside your org scope",
+                    ));
+                }
+                self.need_state(
+                    name,
+                    &[
+                        S::Received,
+                        S::Dispatched,
+                        S::Accepted,
+                        S::InProgress,
+                        S::Replied,
+                        S::AwaitingCallback,
+                        S::Suspended,
+                    ],
+                )?;
+                check_text("note", note, MAX_NOTE, true)?;
+                if let Some(d) = due
+                    && *d <= now
+                {
+                    return Err(invalid(
+                        "due",
+                        "the supervision's due moment lies in the future",
+                    ));
+                }
+                vec![CaseEvent::Supervised {
+                    level: *level,
+                    note: note.clone(),
+                    due: *due,
+                }]
+            }
+            Command::Remind { note } => {
+                let roles = [Role::Leader, Role::Dispatcher, Role::Inspector];
+                if !roles.iter().any(|r| actor.has_role(*r)) {
+                    return Err(forbidden(
+                        "role_forbidden",
+                        "remind needs a leader, dispatcher or inspector",
+                    ));
+                }
+                if !self
+                    .involved(ctx)
+                    .any(|u| actor.may_act_on(ctx.org, &roles, u))
+                {
+                    return Err(forbidden(
+                        "out_of_scope",
+                        "the case is outside your org scope",
+                    ));
+                }
+                self.need_state(
+                    name,
+                    &[
+                        S::Received,
+                        S::Dispatched,
+                        S::Accepted,
+                        S::InProgress,
+                        S::Replied,
+                        S::AwaitingCallback,
+                    ],
+                )?;
+                check_text("note", note, MAX_NOTE, true)?;
+                vec![CaseEvent::Reminded { note: note.clone() }]
+            }
+            Command::Appeal { card, reason } => {
+                check_text("reason", reason, MAX_NOTE, true)?;
+                let c = self.card(card)?;
+                self.need_role(actor, ctx, &[Role::Handler, Role::Leader], &c.unit, name)?;
+                if c.status != CardStatus::Active {
+                    return Err(DomainError::Conflict {
+                        code: "appeal_exists",
+                        message: format!(
+                            "card {card} was already appealed ({})",
+                            c.status.as_str()
+                        ),
+                    });
+                }
+                vec![CaseEvent::CardAppealed {
+                    card: c.id.clone(),
+                    reason: reason.clone(),
+                }]
+            }
+            Command::DecideAppeal {
+                card,
+                decision,
+                reason,
+            } => {
+                if !actor.has_role(Role::Inspector) {
+                    return Err(forbidden("role_forbidden", "an inspector decides appeals"));
+                }
+                check_text("reason", reason, MAX_NOTE, true)?;
+                let c = self.card(card)?;
+                if !actor.may_act_on(ctx.org, &[Role::Inspector], &c.unit)
+                    && !actor.may_act_on(ctx.org, &[Role::Inspector], &self.intake_unit)
+                {
+                    return Err(forbidden(
+                        "out_of_scope",
+                        "the card's unit is outside your org scope",
+                    ));
+                }
+                if c.status != CardStatus::Appealed {
+                    return Err(DomainError::Conflict {
+                        code: "no_appeal_pending",
+                        message: format!(
+                            "card {card} has no appeal waiting ({})",
+                            c.status.as_str()
+                        ),
+                    });
+                }
+                let (card, reason) = (c.id.clone(), reason.clone());
+                vec![match decision {
+                    AppealDecision::Uphold => CaseEvent::CardUpheld { card, reason },
+                    AppealDecision::Revoke => CaseEvent::CardRevoked { card, reason },
+                }]
+            }
         };
         Ok(ev)
     }
@@ -1202,11 +1669,28 @@ impl Case {
                 unit,
                 co_units,
                 deadlines,
+                report_in_due,
                 ..
             } => {
                 self.state = S::Dispatched;
                 self.assigned_unit = Some(unit.clone());
                 self.co_units = co_units.clone();
+                self.lead = None;
+                self.summons = co_units
+                    .iter()
+                    .map(|u| Summons {
+                        unit: u.clone(),
+                        summoned_at: at,
+                        // A trail from before summons had no report-in: counted as reported.
+                        report_in_due: report_in_due.unwrap_or(at),
+                        reported_at: if report_in_due.is_some() {
+                            None
+                        } else {
+                            Some(at)
+                        },
+                        part: None,
+                    })
+                    .collect();
                 self.dispatch_chain.clear();
                 self.deadlines = Some(deadlines.clone());
                 self.dispatched_at = Some(at);
@@ -1288,6 +1772,7 @@ impl Case {
                 self.state = S::InProgress;
                 self.reopen_count += 1;
                 self.callback = None;
+                self.callback_attempts = 0;
                 self.reply = None;
                 self.closed_at = None;
                 self.set_resolve_due(*resolve_due, *provisional);
@@ -1340,6 +1825,91 @@ impl Case {
             CaseEvent::Annotated { .. } => {}
             CaseEvent::DeadlinesRecomputed { deadlines, .. } => {
                 self.deadlines = Some(deadlines.clone());
+            }
+            CaseEvent::Whistled {
+                units,
+                lead,
+                report_in_due,
+                ..
+            } => {
+                self.lead = Some(lead.clone());
+                for u in units {
+                    if !self.co_units.contains(u) {
+                        self.co_units.push(u.clone());
+                    }
+                    if !self.involved_units.contains(u) {
+                        self.involved_units.push(u.clone());
+                    }
+                    self.summons.push(Summons {
+                        unit: u.clone(),
+                        summoned_at: at,
+                        report_in_due: *report_in_due,
+                        reported_at: None,
+                        part: None,
+                    });
+                }
+            }
+            CaseEvent::ReportedIn { unit, .. } => {
+                if let Some(s) = self.summons.iter_mut().find(|s| &s.unit == unit) {
+                    s.reported_at.get_or_insert(at);
+                }
+            }
+            CaseEvent::PartRecorded { unit, text } => {
+                if let Some(s) = self.summons.iter_mut().find(|s| &s.unit == unit) {
+                    s.part = Some(text.clone());
+                }
+            }
+            CaseEvent::Supervised { level, note, due } => self.supervisions.push(Supervision {
+                level: *level,
+                note: note.clone(),
+                due: *due,
+                by: String::new(),
+                at,
+            }),
+            CaseEvent::Reminded { .. } => self.reminders += 1,
+            CaseEvent::CallbackAttempted { attempt, .. } => self.callback_attempts = *attempt,
+            CaseEvent::DeadlineWarning { kind, unit, due } => self.fired.push(Fired {
+                kind: *kind,
+                unit: unit.clone(),
+                due: *due,
+                stage: Stage::Warned,
+            }),
+            CaseEvent::DeadlineMissed { kind, unit, due } => self.fired.push(Fired {
+                kind: *kind,
+                unit: unit.clone(),
+                due: *due,
+                stage: Stage::Missed,
+            }),
+            CaseEvent::YellowCard { card } => self.cards.push(card.clone()),
+            CaseEvent::RedCard { card } => {
+                if card.reason == crate::supervision::CardReason::ResolveFarLate
+                    && let (Some(due), Some(unit)) = (card.due, &self.assigned_unit)
+                {
+                    self.fired.push(Fired {
+                        kind: DeadlineKind::Resolve,
+                        unit: unit.clone(),
+                        due,
+                        stage: Stage::FarLate,
+                    });
+                }
+                self.cards.push(card.clone())
+            }
+            CaseEvent::CardAppealed { card, reason } => {
+                if let Some(c) = self.cards.iter_mut().find(|c| &c.id == card) {
+                    c.status = CardStatus::Appealed;
+                    c.appeal_reason = Some(reason.clone());
+                }
+            }
+            CaseEvent::CardUpheld { card, reason } | CaseEvent::CardRevoked { card, reason } => {
+                let revoked = matches!(ev, CaseEvent::CardRevoked { .. });
+                if let Some(c) = self.cards.iter_mut().find(|c| &c.id == card) {
+                    c.status = if revoked {
+                        CardStatus::Revoked
+                    } else {
+                        CardStatus::Upheld
+                    };
+                    c.decision_reason = Some(reason.clone());
+                }
             }
         }
     }

@@ -84,6 +84,9 @@ pub struct DeadlinePolicy {
     pub categories: BTreeMap<String, SpanSet>,
     pub urgent: SpanSet,
     pub critical: SpanSet,
+    /// Warnings, cards, report-in and callback rules (`[supervision]`).
+    #[serde(default)]
+    pub supervision: crate::supervision::SupervisionRules,
 }
 
 impl Default for DeadlinePolicy {
@@ -121,6 +124,16 @@ accept = "15 minutes"
 contact = "30 minutes"
 resolve = "2 hours"
 
+# Supervision: warnings at this share of a deadline's time; a yellow card for each missed
+# accept / contact / report-in / resolve deadline; a red card when resolution is late by more than
+# N working days or a unit collects more than M yellow cards in a calendar month.
+[supervision]
+warn_share = 0.8
+red_after_working_days = 5
+yellow_limit_per_month = 3
+report_in = "2 working hours"
+callback_attempts = 3
+
 # Per-category overrides, e.g.:
 # [category."urban.appearance"]
 # resolve = "7 working days"
@@ -136,6 +149,8 @@ struct PolicyFile {
     urgency: BTreeMap<String, SpanSetFile>,
     #[serde(default)]
     category: BTreeMap<String, SpanSetFile>,
+    #[serde(default)]
+    supervision: crate::supervision::SupervisionFile,
 }
 
 #[derive(Deserialize, Default)]
@@ -169,6 +184,16 @@ pub struct Deadlines {
     /// provisional: the dues move when the State Council's notice is imported.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisional: bool,
+    /// When accept and contact started counting (this dispatch) and when resolve did (the first
+    /// dispatch); the clock's warnings are a share of these spans. Absent in older trails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve_started_at: Option<Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_span: Option<Span>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_span: Option<Span>,
 }
 
 impl Deadlines {
@@ -186,9 +211,13 @@ impl Deadlines {
         let (a, c, r) = spans;
         let accept_due = a.due_from(cal, now)?;
         let contact_due = c.due_from(cal, now)?.max(accept_due);
-        let (resolve_due, resolve_span) = match previous {
-            Some(p) => (p.resolve_due, p.resolve_span),
-            None => (r.due_from(cal, now)?, r),
+        let (resolve_due, resolve_span, resolve_started_at) = match previous {
+            Some(p) => (
+                p.resolve_due,
+                p.resolve_span,
+                p.resolve_started_at.or(p.started_at),
+            ),
+            None => (r.due_from(cal, now)?, r, Some(now)),
         };
         let latest = accept_due.max(contact_due).max(resolve_due);
         Ok(Deadlines {
@@ -198,6 +227,10 @@ impl Deadlines {
             resolve_span,
             provisional: cal.provisional_between(now, latest)
                 || previous.is_some_and(|p| p.provisional),
+            started_at: Some(now),
+            resolve_started_at,
+            accept_span: Some(a),
+            contact_span: Some(c),
         })
     }
 
@@ -279,6 +312,7 @@ impl DeadlinePolicy {
             categories,
             urgent,
             critical,
+            supervision: f.supervision.parse()?,
         })
     }
 

@@ -2,6 +2,25 @@
 //! policies. Pure and synchronous: no I/O, no async, no SQL, no HTTP. Every function takes the
 //! time it needs as an argument instead of reading the clock.
 
+/// A closed set of names: snake_case in JSON, a Chinese name for display, `ALL` and `parse`.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal / $zh:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
+            pub fn name_zh(self) -> &'static str { match self { $($name::$variant => $zh),+ } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
 pub mod actor;
 pub mod calendar;
 pub mod case;
@@ -10,6 +29,7 @@ pub mod deadline;
 pub mod geo;
 pub mod org;
 pub mod provisional;
+pub mod supervision;
 
 pub use actor::{Actor, Grant, Role, mask_phone};
 pub use calendar::{CalendarError, CalendarYear, OfficeHours, Time, WorkCalendar};

@@ -55,6 +55,7 @@ fn any_command() -> impl Strategy<Value = Command> {
             comment: Some("意见".into())
         }),
         (any::<bool>(), sat).prop_map(|(r, s)| Command::Callback {
+            unit_at_fault: None,
             resolved: r,
             satisfaction: s,
             note: None

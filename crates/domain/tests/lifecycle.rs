@@ -71,6 +71,7 @@ fn main_line_from_intake_to_close() {
         &w,
         &mut c,
         Command::Callback {
+            unit_at_fault: None,
             resolved: true,
             satisfaction: Satisfaction::Satisfied,
             note: None,
@@ -661,6 +662,7 @@ fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
         &w,
         &mut c,
         Command::Callback {
+            unit_at_fault: None,
             resolved: false,
             satisfaction: Satisfaction::Unsatisfied,
             note: None,
@@ -698,6 +700,7 @@ fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
         &w,
         &mut c,
         Command::Callback {
+            unit_at_fault: None,
             resolved: false,
             satisfaction: Satisfaction::Unsatisfied,
             note: None,

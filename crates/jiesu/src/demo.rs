@@ -1103,6 +1103,7 @@ impl<'a> History<'a> {
             r,
             &caller,
             Command::Callback {
+                unit_at_fault: None,
                 resolved,
                 satisfaction: sat,
                 note: None,
@@ -1162,6 +1163,7 @@ impl<'a> History<'a> {
                         r,
                         &caller,
                         Command::Callback {
+                            unit_at_fault: None,
                             resolved: true,
                             satisfaction: sat2,
                             note: None,

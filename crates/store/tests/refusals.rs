@@ -177,6 +177,7 @@ async fn make_cases(store: &Store, juris: &Arc<Jurisdiction>, p: &People) -> Cas
                 approve.clone(),
                 (
                     Command::Callback {
+                        unit_at_fault: None,
                         resolved: true,
                         satisfaction: Satisfaction::Satisfied,
                         note: None,
@@ -449,11 +450,13 @@ fn commands(cases: &Cases) -> Vec<Command> {
             comment: None,
         },
         Command::Callback {
+            unit_at_fault: None,
             resolved: true,
             satisfaction: Satisfaction::Satisfied,
             note: None,
         },
         Command::Callback {
+            unit_at_fault: None,
             resolved: false,
             satisfaction: Satisfaction::Unsatisfied,
             note: None,
