@@ -162,9 +162,9 @@ fn refusals_by_role_scope_and_state() {
     let (w, s) = (world(), staff());
     let mut c = new_case(&w, Kind::Complaint, t("2026-06-10T09:00:00+08:00"));
     let at = t("2026-06-10T09:10:00+08:00");
-    // A handler may not dispatch; an admin may not handle cases.
+    // A leader may not dispatch; an admin may not handle cases.
     assert!(matches!(
-        c.apply(&dispatch("deptA"), &s.handler_a, at, &w.ctx()),
+        c.apply(&dispatch("deptA"), &s.leader, at, &w.ctx()),
         Err(DomainError::Forbidden {
             code: "role_forbidden",
             ..
@@ -174,20 +174,20 @@ fn refusals_by_role_scope_and_state() {
         c.apply(&Command::Accept { note: None }, &s.admin, at, &w.ctx()),
         Err(DomainError::Forbidden { .. })
     ));
-    // Accepting before dispatch: the intake unit is not the handler's.
+    // Accepting before dispatch: the case is not the department's yet, so it does not exist for it.
     assert!(matches!(
         c.apply(&Command::Accept { note: None }, &s.handler_a, at, &w.ctx()),
         Err(DomainError::Forbidden {
-            code: "out_of_scope",
+            code: "case_not_found",
             ..
         })
     ));
     run(&w, &mut c, dispatch("deptA"), &s.dispatcher, at).unwrap();
-    // Another department may not accept deptA's case.
+    // Another department may not accept deptA's case: for it, there is no such case.
     assert!(matches!(
         c.apply(&Command::Accept { note: None }, &s.handler_b, at, &w.ctx()),
         Err(DomainError::Forbidden {
-            code: "out_of_scope",
+            code: "case_not_found",
             ..
         })
     ));
