@@ -145,8 +145,14 @@ async fn refusals(env: &Env) {
         .as_str()
         .unwrap()
         .to_string();
+    // Before dispatch the department cannot read the case, so for its commands there is none.
     assert_problem(
         &cmd(&h1, &id, json!({"type": "dispatch", "unit": DEPT1})).await,
+        404,
+        "case_not_found",
+    );
+    assert_problem(
+        &cmd(&leader, &id, json!({"type": "dispatch", "unit": DEPT1})).await,
         403,
         "role_forbidden",
     );
@@ -163,8 +169,8 @@ async fn refusals(env: &Env) {
     ok(&disp, &id, json!({"type": "dispatch", "unit": DEPT1})).await;
     assert_problem(
         &cmd(&h2, &id, json!({"type": "accept"})).await,
-        403,
-        "out_of_scope",
+        404,
+        "case_not_found",
     );
     assert_problem(
         &cmd(&disp, &id, json!({"type": "dispatch", "unit": DEPT1})).await,
@@ -205,7 +211,7 @@ async fn refusals(env: &Env) {
         )
         .await,
         422,
-        "validation_failed",
+        "merge_target_invalid",
     );
     // Another department cannot read it; a citizen who did not report it cannot see it exists.
     assert_problem(
