@@ -288,8 +288,7 @@ async fn crossing_the_target(database: Option<String>) {
     assert_eq!(vals.len(), 11);
     assert_eq!(vals[0], 0.2);
     assert_eq!(
-        disp
-            .get("/api/v1/stations/NOPE/readings")
+        disp.get("/api/v1/stations/NOPE/readings")
             .await
             .unwrap()
             .status,
