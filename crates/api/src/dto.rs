@@ -480,3 +480,223 @@ fn citizen_timeline(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiesu_domain::case::{ReviewDecision, Satisfaction};
+    use jiesu_domain::{
+        CalendarYear, CaseDraft, Command, Grant, OfficeHours, OrgTree, OrgUnit, Role, UnitKind,
+        WorkCalendar,
+    };
+
+    fn juris() -> Jurisdiction {
+        let u = |id: &str, p: Option<&str>, kind| OrgUnit {
+            id: UnitId::new(id),
+            parent: p.map(UnitId::new),
+            kind,
+            name: id.into(),
+        };
+        let mut calendar = WorkCalendar::new(OfficeHours::default());
+        calendar.add_year(
+            CalendarYear::parse_toml(include_str!("../../../calendar/2026.toml")).unwrap(),
+        );
+        Jurisdiction {
+            org: OrgTree::new(vec![
+                u("county", None, UnitKind::County),
+                u("deptA", Some("county"), UnitKind::Department),
+            ])
+            .unwrap(),
+            calendar,
+            ..Default::default()
+        }
+    }
+
+    fn actor(id: &str, role: Role, unit: &str) -> Actor {
+        Actor {
+            user_id: id.into(),
+            username: id.into(),
+            display_name: format!("{id}的姓名"),
+            grants: vec![Grant {
+                role,
+                unit: UnitId::new(unit),
+            }],
+        }
+    }
+
+    /// A citizen's case through a return, a rejected reply, notes and an annotation.
+    fn lived_case(j: &Jurisdiction) -> (Case, Vec<StoredEvent>) {
+        let cit = actor("cit", Role::Citizen, "county");
+        let disp = actor("staff-d1", Role::Dispatcher, "county");
+        let hand = actor("staff-h1", Role::Handler, "deptA");
+        let draft = CaseDraft {
+            channel: Channel::Web,
+            kind: Kind::Complaint,
+            category: None,
+            urgency: Urgency::Normal,
+            title: "路灯不亮".into(),
+            description: String::new(),
+            address: None,
+            location: None,
+            reporter: Reporter::default(),
+        };
+        let at = |m: i64| calendar::from_unix_ms(1_781_053_200_000 + m * 60_000).unwrap();
+        let first = Case::intake("20260610000001".into(), draft, &cit, &j.ctx()).unwrap();
+        let mut case = Case::from_received("c1".into(), &first, at(0)).unwrap();
+        let mut events = vec![(first, &cit, at(0))];
+        let note = |s: &str| Some(s.to_string());
+        let steps: Vec<(&Actor, Command)> = vec![
+            (
+                &disp,
+                Command::Dispatch {
+                    unit: UnitId::new("deptA"),
+                    co_units: vec![],
+                    note: note("内部派单备注"),
+                },
+            ),
+            (
+                &hand,
+                Command::Return {
+                    reason: "不属于本部门职责".into(),
+                },
+            ),
+            (
+                &disp,
+                Command::Dispatch {
+                    unit: UnitId::new("deptA"),
+                    co_units: vec![],
+                    note: None,
+                },
+            ),
+            (&hand, Command::Accept { note: None }),
+            (
+                &hand,
+                Command::Contact {
+                    note: note("联系备注"),
+                },
+            ),
+            (
+                &hand,
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    text: "第一次答复".into(),
+                    reason: None,
+                },
+            ),
+            (
+                &disp,
+                Command::Review {
+                    decision: ReviewDecision::Reject,
+                    comment: note("答复不充分"),
+                },
+            ),
+            (
+                &hand,
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    text: "已更换灯泡".into(),
+                    reason: None,
+                },
+            ),
+            (
+                &disp,
+                Command::Review {
+                    decision: ReviewDecision::Approve,
+                    comment: note("审核意见"),
+                },
+            ),
+            (
+                &disp,
+                Command::Annotate {
+                    text: "内部批注".into(),
+                },
+            ),
+            (
+                &disp,
+                Command::Callback {
+                    resolved: true,
+                    satisfaction: Satisfaction::Satisfied,
+                    note: note("回访备注"),
+                },
+            ),
+        ];
+        for (i, (who, cmd)) in steps.into_iter().enumerate() {
+            let t = at(i as i64 + 1);
+            for ev in case.apply(&cmd, who, t, &j.ctx()).unwrap() {
+                case.evolve(&ev, t);
+                events.push((ev, who, t));
+            }
+        }
+        let stored = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (ev, who, t))| StoredEvent {
+                seq: i as i64 + 1,
+                kind: ev.type_name().into(),
+                actor_id: who.user_id.clone(),
+                actor_name: who.display_name.clone(),
+                actor_role: who.primary_role().as_str().into(),
+                at_ms: t.timestamp_millis(),
+                data: serde_json::to_value(&ev).unwrap(),
+                prev_hash: "p".repeat(64),
+                hash: "h".repeat(64),
+                global_seq: i as i64 + 1,
+            })
+            .collect();
+        (case, stored)
+    }
+
+    const INTERNAL: &[&str] = &[
+        "内部派单备注",
+        "不属于本部门职责",
+        "联系备注",
+        "第一次答复",
+        "答复不充分",
+        "审核意见",
+        "内部批注",
+        "回访备注",
+        "staff-",
+        "的姓名",
+        "hhhh",
+    ];
+
+    #[test]
+    fn the_citizen_follows_progress_not_the_working_record() {
+        let j = juris();
+        let (case, events) = lived_case(&j);
+        assert_eq!(case.state, CaseState::Closed);
+        let cit = actor("cit", Role::Citizen, "county");
+        let mine = timeline_json(&case, &events, &cit, &j).unwrap();
+        let types: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "received",
+                "dispatched",
+                "dispatched",
+                "accepted",
+                "contacted",
+                "reply_approved",
+                "callback_recorded",
+                "closed"
+            ]
+        );
+        assert_eq!(mine[5]["reply"]["text"], "已更换灯泡");
+        assert_eq!(mine[5]["state"], "awaiting_callback");
+        assert_eq!(mine[7]["state"], "closed");
+        let all = serde_json::to_string(&mine).unwrap();
+        let view = serde_json::to_string(&case_json(&case, &cit, &j, case.updated_at)).unwrap();
+        for s in INTERNAL {
+            assert!(!all.contains(s), "{s} in the citizen's timeline: {all}");
+            assert!(!view.contains(s), "{s} in the citizen's case: {view}");
+        }
+        assert!(view.contains("已更换灯泡"));
+        // Staff in scope read the whole record.
+        let disp = actor("staff-d1", Role::Dispatcher, "county");
+        let staff =
+            serde_json::to_string(&timeline_json(&case, &events, &disp, &j).unwrap()).unwrap();
+        for s in INTERNAL {
+            assert!(staff.contains(s), "{s} missing from the staff timeline");
+        }
+    }
+}

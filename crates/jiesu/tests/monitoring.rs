@@ -191,6 +191,23 @@ async fn crossing_the_target(database: Option<String>) {
     assert_eq!(mine.len(), 1, "exactly one alarm: {alarms:?}");
     assert_eq!(mine[0]["problem"], "water_quality");
     let case_id = mine[0]["case_id"].as_str().unwrap().to_string();
+    // Alarms are scoped by the station's unit: the street's handler sees this one, a grid
+    // worker of another street none of the street's.
+    let of = |v: serde_json::Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["mn"] == MN)
+            .count()
+    };
+    let hs = base.login("handler_s01", &pw("handler_s01")).await.unwrap();
+    assert_eq!(of(hs.get("/api/v1/alarms").await.unwrap().json()), 1);
+    let grid2 = base
+        .login("grid_42038100200101", &pw("grid_42038100200101"))
+        .await
+        .unwrap();
+    assert_eq!(of(grid2.get("/api/v1/alarms").await.unwrap().json()), 0);
     let case = disp
         .get(&format!("/api/v1/cases/{case_id}"))
         .await
