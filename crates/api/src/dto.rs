@@ -78,6 +78,9 @@ impl<'a> Redactor<'a> {
     /// character name is left alone in free text: it cannot be told from an ordinary word.
     pub fn text<'t>(&self, s: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(s);
+        if self.full() {
+            return out;
+        }
         if let Some(n) = &self.reporter.name
             && n.chars().count() > 1
             && out.contains(n.as_str())
@@ -105,6 +108,11 @@ impl<'a> Redactor<'a> {
             }
         }
         out
+    }
+
+    /// Whether the viewer sees the reporter's name and number as they are.
+    fn full(&self) -> bool {
+        self.disclosure.name == Reveal::Full && self.disclosure.phone == Reveal::Full
     }
 
     fn opt_text<'t>(&self, s: Option<&'t str>) -> Option<Cow<'t, str>> {
@@ -383,7 +391,7 @@ pub fn timeline_json(
 /// A trail event for staff. The `received` event's reporter is disclosed as on the case, the
 /// reporting citizen (as the event's actor) likewise, and every text quoting him is redacted.
 fn event_json(e: &StoredEvent, red: &Redactor<'_>, case: &Case) -> Value {
-    let full = red.disclosure.name == Reveal::Full && red.disclosure.phone == Reveal::Full;
+    let full = red.full();
     let mut data = e.data.clone();
     let by_reporter = case.draft.reporter.user_id.as_deref() == Some(e.actor_id.as_str());
     let mut actor = json!({"id": e.actor_id, "name": e.actor_name, "role": e.actor_role});
