@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use jiesu_domain::case::GeoPoint;
-use jiesu_domain::{CaseDraft, Channel, Command, Kind, Role, Urgency, case::Reporter};
+use jiesu_domain::{CaseDraft, Channel, Command, Kind, Role, UnitId, Urgency, case::Reporter};
 use jiesu_store::CaseFilter;
 use serde::Deserialize;
 use serde_json::json;
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::dto::{case_json, event_json, json_body, sees_reporter};
+use crate::dto::{case_json, json_body, timeline_json};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
 
@@ -140,6 +140,14 @@ pub async fn create_case(
     Ok(res)
 }
 
+/// The materialised paths of `units`: a list query's scope.
+pub(crate) fn unit_paths(juris: &jiesu_domain::Jurisdiction, units: &[UnitId]) -> Vec<String> {
+    units
+        .iter()
+        .filter_map(|u| juris.org.path(u).map(str::to_string))
+        .collect()
+}
+
 /// The case by id or number if the caller may read it; otherwise it does not exist for him.
 async fn visible_case(
     state: &AppState,
@@ -152,7 +160,7 @@ async fn visible_case(
         .get_case(id)
         .await?
         .filter(|c| c.visible_to(&auth.actor, &juris.org))
-        .ok_or_else(|| ApiError::not_found("case_not_found", "no such case in your scope"))
+        .ok_or_else(ApiError::case_not_found)
 }
 
 pub async fn get_case(
@@ -175,12 +183,12 @@ pub async fn timeline(
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
     let case = visible_case(&state, &auth, &juris, &id).await?;
-    let mask = !sees_reporter(&case, &auth.actor, &juris);
     let events = state.store.timeline(&case.id).await?;
+    let events = timeline_json(&case, &events, &auth.actor, &juris).map_err(ApiError::internal)?;
     Ok(Json(json!({
         "case_id": case.id,
         "number": case.number,
-        "events": events.iter().map(|e| event_json(e, mask)).collect::<Vec<_>>(),
+        "events": events,
     })))
 }
 
@@ -207,17 +215,12 @@ pub async fn list_cases(
             format!("unknown state {s:?}"),
         ));
     }
-    let scope_units: Vec<_> = auth
-        .actor
-        .grants
-        .iter()
-        .filter(|g| g.role != Role::Citizen)
-        .map(|g| g.unit.clone())
-        .collect();
+    // The units whose subtrees the caller reads: the rule `GET` applies (`Case::visible_to`).
+    let scope_units = auth.actor.reader_units();
     let unit_path = match &q.unit {
         None => None,
         Some(u) => {
-            let u = jiesu_domain::UnitId::new(u.clone());
+            let u = UnitId::new(u.clone());
             if !juris.org.contains(&u) {
                 return Err(ApiError::bad_request(
                     "invalid_query",
@@ -245,10 +248,7 @@ pub async fn list_cases(
     };
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let filter = CaseFilter {
-        scope_paths: scope_units
-            .iter()
-            .filter_map(|u| juris.org.path(u).map(str::to_string))
-            .collect(),
+        scope_paths: unit_paths(&juris, &scope_units),
         reporter_user: (!auth.actor.is_staff() || auth.actor.has_role(Role::Citizen))
             .then(|| auth.actor.user_id.clone()),
         state: q.state.clone(),
@@ -270,8 +270,10 @@ pub async fn list_cases(
         items: Vec<crate::dto::CaseView<'a>>,
         next_cursor: Option<String>,
     }
+    // The query selects by the same rule; this keeps a list from ever showing what `GET` refuses.
     let items = cases
         .iter()
+        .filter(|c| c.visible_to(&auth.actor, &juris.org))
         .map(|c| case_json(c, &auth.actor, &juris, now))
         .collect();
     Ok(json_body(StatusCode::OK, &Page { items, next_cursor }))
@@ -295,7 +297,7 @@ pub async fn worklist(
         ));
     }
     let juris = state.juris();
-    let units = auth.actor.staff_units();
+    let units = auth.actor.reader_units();
     let cases = state
         .store
         .worklist(&units, q.limit.unwrap_or(50).clamp(1, 200))
@@ -303,11 +305,12 @@ pub async fn worklist(
     let now = state.now();
     #[derive(serde::Serialize)]
     struct Worklist<'a> {
-        units: &'a [jiesu_domain::UnitId],
+        units: &'a [UnitId],
         items: Vec<crate::dto::CaseView<'a>>,
     }
     let items = cases
         .iter()
+        .filter(|c| c.visible_to(&auth.actor, &juris.org))
         .map(|c| case_json(c, &auth.actor, &juris, now))
         .collect();
     Ok(json_body(

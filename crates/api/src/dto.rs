@@ -1,10 +1,13 @@
 //! The JSON shapes the API returns. Separate from the domain types: this is where personal data is
 //! masked and names are added for display.
 
-use jiesu_domain::case::{GeoPoint, ReplyOutcome, Satisfaction};
+use std::borrow::Cow;
+
+use jiesu_domain::actor::{Disclosure, Reveal, disclosure, mask_name};
+use jiesu_domain::case::{GeoPoint, ReplyOutcome, Reporter, Satisfaction};
 use jiesu_domain::{
-    Actor, Case, CaseState, Channel, Jurisdiction, Kind, Role, Time, UnitId, Urgency, calendar,
-    mask_phone,
+    Actor, Case, CaseEvent, CaseState, Channel, Jurisdiction, Kind, Time, UnitId, Urgency,
+    calendar, mask_phone,
 };
 use jiesu_store::StoredEvent;
 use serde::Serialize;
@@ -32,20 +35,116 @@ pub fn time_ms(ms: i64) -> Option<String> {
     calendar::from_unix_ms(ms).map(time)
 }
 
-/// Whether the actor may see the reporter's identity in full on this case.
-pub fn sees_reporter(case: &Case, actor: &Actor, juris: &Jurisdiction) -> bool {
-    if case.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str()) {
-        return true;
-    }
-    let roles: Vec<Role> = Role::ALL
-        .into_iter()
-        .filter(|r| r.sees_reporter_phone())
-        .collect();
-    case.involved_units
-        .iter()
-        .chain(case.assigned_unit.iter())
-        .any(|u| actor.may_act_on(&juris.org, &roles, u))
+/// The reporter's personal data as one viewer may see it ([`disclosure`]), applied to every
+/// output of a case: the case view, lists, the worklist, the trail, and free text quoting the
+/// reporter's name or number (a description, a note, an annotation).
+pub struct Redactor<'a> {
+    pub disclosure: Disclosure,
+    reporter: &'a Reporter,
 }
+
+impl<'a> Redactor<'a> {
+    pub fn new(case: &'a Case, actor: &Actor, juris: &Jurisdiction) -> Self {
+        Redactor {
+            disclosure: disclosure(case, actor, &juris.org),
+            reporter: &case.draft.reporter,
+        }
+    }
+
+    /// Whether the viewer sees the case's working record or only its progress (its reporter).
+    pub fn internal(&self) -> bool {
+        self.disclosure.internal
+    }
+
+    fn name(&self) -> Option<Cow<'a, str>> {
+        let name = self.reporter.name.as_deref();
+        match self.disclosure.name {
+            Reveal::Full => name.map(Cow::Borrowed),
+            Reveal::Masked => name.map(|n| Cow::Owned(mask_name(n))),
+            Reveal::Hidden => self.reporter.anonymous.then_some(Cow::Borrowed(ANONYMOUS)),
+        }
+    }
+
+    fn phone(&self) -> Option<Cow<'a, str>> {
+        let phone = self.reporter.phone.as_deref();
+        match self.disclosure.phone {
+            Reveal::Full => phone.map(Cow::Borrowed),
+            Reveal::Masked => phone.map(|p| Cow::Owned(mask_phone(p))),
+            Reveal::Hidden => None,
+        }
+    }
+
+    /// `s` with the reporter's name and number replaced as the viewer must see them. A one-
+    /// character name is left alone in free text: it cannot be told from an ordinary word.
+    pub fn text<'t>(&self, s: &'t str) -> Cow<'t, str> {
+        let mut out = Cow::Borrowed(s);
+        if self.full() {
+            return out;
+        }
+        if let Some(n) = &self.reporter.name
+            && n.chars().count() > 1
+            && out.contains(n.as_str())
+        {
+            let with = match self.disclosure.name {
+                Reveal::Full => None,
+                Reveal::Masked => Some(mask_name(n)),
+                Reveal::Hidden => Some(ANONYMOUS.to_string()),
+            };
+            if let Some(with) = with {
+                out = Cow::Owned(out.replace(n.as_str(), &with));
+            }
+        }
+        if let Some(p) = &self.reporter.phone
+            && !p.is_empty()
+            && out.contains(p.as_str())
+        {
+            let with = match self.disclosure.phone {
+                Reveal::Full => None,
+                Reveal::Masked => Some(mask_phone(p)),
+                Reveal::Hidden => Some("*".repeat(p.chars().count())),
+            };
+            if let Some(with) = with {
+                out = Cow::Owned(out.replace(p.as_str(), &with));
+            }
+        }
+        out
+    }
+
+    /// Whether the viewer sees the reporter's name and number as they are.
+    fn full(&self) -> bool {
+        self.disclosure.name == Reveal::Full && self.disclosure.phone == Reveal::Full
+    }
+
+    fn opt_text<'t>(&self, s: Option<&'t str>) -> Option<Cow<'t, str>> {
+        s.map(|s| self.text(s))
+    }
+
+    /// Every string inside `v`, through [`Redactor::text`].
+    fn scrub(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if let Cow::Owned(t) = self.text(s) {
+                    *s = t;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| self.scrub(v)),
+            Value::Object(o) => o.values_mut().for_each(|v| self.scrub(v)),
+            _ => {}
+        }
+    }
+
+    /// The `received` event's reporter, as the case view shows it.
+    fn reporter_json(&self) -> Value {
+        json!({
+            "name": self.name(),
+            "phone": self.phone(),
+            "anonymous": self.reporter.anonymous,
+        })
+    }
+}
+
+/// What stands for an anonymous reporter's identity.
+const ANONYMOUS: &str = "匿名";
 
 #[derive(Serialize)]
 pub struct UnitRef<'a> {
@@ -62,8 +161,9 @@ fn unit_ref<'a>(juris: &'a Jurisdiction, u: &'a UnitId) -> UnitRef<'a> {
 
 #[derive(Serialize)]
 pub struct ReporterView<'a> {
-    name: Option<&'a str>,
-    phone: Option<String>,
+    name: Option<Cow<'a, str>>,
+    phone: Option<Cow<'a, str>>,
+    name_masked: bool,
     phone_masked: bool,
     anonymous: bool,
 }
@@ -80,8 +180,8 @@ pub struct DeadlinesView {
 pub struct ReplyView<'a> {
     outcome: ReplyOutcome,
     outcome_zh: &'static str,
-    text: &'a str,
-    reason: Option<&'a str>,
+    text: Cow<'a, str>,
+    reason: Option<Cow<'a, str>>,
     at: String,
 }
 
@@ -90,25 +190,28 @@ pub struct CallbackView<'a> {
     resolved: bool,
     satisfaction: Satisfaction,
     satisfaction_zh: &'static str,
-    note: Option<&'a str>,
+    /// The operator's note: staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<Cow<'a, str>>,
     at: String,
 }
 
 #[derive(Serialize)]
 pub struct ExtensionView<'a> {
     working_days: u32,
-    reason: &'a str,
+    reason: Cow<'a, str>,
     requested_at: String,
 }
 
 #[derive(Serialize)]
 pub struct SuspensionView<'a> {
     since: String,
-    reason: &'a str,
+    reason: Cow<'a, str>,
     prior_state: CaseState,
 }
 
-/// A case as the API shows it. Typed (not a `json!` tree) because it is on every hot path.
+/// A case as the API shows it. Typed (not a `json!` tree) because it is on every hot path. The
+/// reporting citizen gets the same shape without `internal`'s fields (the case's progress only).
 #[derive(Serialize)]
 pub struct CaseView<'a> {
     id: &'a str,
@@ -123,15 +226,13 @@ pub struct CaseView<'a> {
     category_name: Option<&'a str>,
     urgency: Urgency,
     urgency_zh: &'static str,
-    title: &'a str,
-    description: &'a str,
-    address: Option<&'a str>,
+    title: Cow<'a, str>,
+    description: Cow<'a, str>,
+    address: Option<Cow<'a, str>>,
     location: Option<GeoPoint>,
     reporter: ReporterView<'a>,
     intake_unit: UnitRef<'a>,
     assigned_unit: Option<UnitRef<'a>>,
-    co_units: Vec<UnitRef<'a>>,
-    waiting_on: Option<UnitRef<'a>>,
     deadlines: Option<DeadlinesView>,
     overdue: bool,
     received_at: String,
@@ -140,9 +241,19 @@ pub struct CaseView<'a> {
     contacted_at: Option<String>,
     closed_at: Option<String>,
     updated_at: String,
-    direct_answer: Option<&'a str>,
+    direct_answer: Option<Cow<'a, str>>,
+    /// For the reporting citizen, only a reply the dispatch centre approved.
     reply: Option<ReplyView<'a>>,
     callback: Option<CallbackView<'a>>,
+    #[serde(flatten)]
+    internal: Option<InternalView<'a>>,
+}
+
+/// The working record of a case: staff in scope only.
+#[derive(Serialize)]
+pub struct InternalView<'a> {
+    co_units: Vec<UnitRef<'a>>,
+    waiting_on: Option<UnitRef<'a>>,
     pending_extension: Option<ExtensionView<'a>>,
     extensions_granted: u32,
     suspension: Option<SuspensionView<'a>>,
@@ -158,13 +269,15 @@ pub fn case_json<'a>(
     juris: &'a Jurisdiction,
     now: Time,
 ) -> CaseView<'a> {
-    let full = sees_reporter(case, actor, juris);
+    let red = Redactor::new(case, actor, juris);
+    let internal = red.internal();
     let r = &case.draft.reporter;
-    let hidden = r.anonymous && !actor.has_role(Role::Inspector);
     let d = case.deadlines.as_ref();
     let overdue = case.state.is_open()
         && case.state != CaseState::Suspended
         && d.is_some_and(|d| d.resolve_due < now);
+    // A reply is the citizen's once approved: a rejected one is redone, not shown.
+    let reply_public = matches!(case.state, CaseState::AwaitingCallback | CaseState::Closed);
     CaseView {
         id: &case.id,
         number: &case.number,
@@ -183,30 +296,19 @@ pub fn case_json<'a>(
             .map(|c| c.name.as_str()),
         urgency: case.draft.urgency,
         urgency_zh: case.draft.urgency.name_zh(),
-        title: &case.draft.title,
-        description: &case.draft.description,
-        address: case.draft.address.as_deref(),
+        title: red.text(&case.draft.title),
+        description: red.text(&case.draft.description),
+        address: red.opt_text(case.draft.address.as_deref()),
         location: case.draft.location,
         reporter: ReporterView {
-            name: if hidden {
-                Some("匿名")
-            } else {
-                r.name.as_deref()
-            },
-            phone: if hidden {
-                None
-            } else {
-                r.phone
-                    .as_ref()
-                    .map(|p| if full { p.clone() } else { mask_phone(p) })
-            },
-            phone_masked: hidden || !full,
+            name: red.name(),
+            phone: red.phone(),
+            name_masked: red.disclosure.name != Reveal::Full,
+            phone_masked: red.disclosure.phone != Reveal::Full,
             anonymous: r.anonymous,
         },
         intake_unit: unit_ref(juris, &case.intake_unit),
         assigned_unit: case.assigned_unit.as_ref().map(|u| unit_ref(juris, u)),
-        co_units: case.co_units.iter().map(|u| unit_ref(juris, u)).collect(),
-        waiting_on: case.waiting_on().map(|u| unit_ref(juris, u)),
         deadlines: d.map(|d| DeadlinesView {
             accept_due: time(d.accept_due),
             contact_due: time(d.contact_due),
@@ -220,56 +322,390 @@ pub fn case_json<'a>(
         contacted_at: case.contacted_at.map(time),
         closed_at: case.closed_at.map(time),
         updated_at: time(case.updated_at),
-        direct_answer: case.direct_answer.as_deref(),
-        reply: case.reply.as_ref().map(|r| ReplyView {
-            outcome: r.outcome,
-            outcome_zh: r.outcome.name_zh(),
-            text: &r.text,
-            reason: r.reason.as_deref(),
-            at: time(r.at),
-        }),
+        direct_answer: red.opt_text(case.direct_answer.as_deref()),
+        reply: case
+            .reply
+            .as_ref()
+            .filter(|_| internal || reply_public)
+            .map(|r| reply_view(&red, r.outcome, &r.text, r.reason.as_deref(), r.at)),
         callback: case.callback.as_ref().map(|c| CallbackView {
             resolved: c.resolved,
             satisfaction: c.satisfaction,
             satisfaction_zh: c.satisfaction.name_zh(),
-            note: c.note.as_deref(),
+            note: red.opt_text(c.note.as_deref().filter(|_| internal)),
             at: time(c.at),
         }),
-        pending_extension: case.pending_extension.as_ref().map(|e| ExtensionView {
-            working_days: e.working_days,
-            reason: &e.reason,
-            requested_at: time(e.requested_at),
+        internal: internal.then(|| InternalView {
+            co_units: case.co_units.iter().map(|u| unit_ref(juris, u)).collect(),
+            waiting_on: case.waiting_on().map(|u| unit_ref(juris, u)),
+            pending_extension: case.pending_extension.as_ref().map(|e| ExtensionView {
+                working_days: e.working_days,
+                reason: red.text(&e.reason),
+                requested_at: time(e.requested_at),
+            }),
+            extensions_granted: case.extensions_granted,
+            suspension: case.suspension.as_ref().map(|s| SuspensionView {
+                since: time(s.since),
+                reason: red.text(&s.reason),
+                prior_state: s.prior,
+            }),
+            reopen_count: case.reopen_count,
+            return_count: case.return_count,
+            merged_into: case.merged_into.as_deref(),
+            version: case.version,
         }),
-        extensions_granted: case.extensions_granted,
-        suspension: case.suspension.as_ref().map(|s| SuspensionView {
-            since: time(s.since),
-            reason: &s.reason,
-            prior_state: s.prior,
-        }),
-        reopen_count: case.reopen_count,
-        return_count: case.return_count,
-        merged_into: case.merged_into.as_deref(),
-        version: case.version,
     }
 }
 
-/// A trail event. Personal data inside `received` is masked the same way as on the case.
-pub fn event_json(e: &StoredEvent, mask: bool) -> Value {
+fn reply_view<'a>(
+    red: &Redactor<'_>,
+    outcome: ReplyOutcome,
+    text: &'a str,
+    reason: Option<&'a str>,
+    at: Time,
+) -> ReplyView<'a> {
+    ReplyView {
+        outcome,
+        outcome_zh: outcome.name_zh(),
+        text: red.text(text),
+        reason: red.opt_text(reason),
+        at: time(at),
+    }
+}
+
+/// A case's trail as the viewer may see it: staff in scope get every event with the reporter's
+/// data disclosed as on the case; the reporting citizen gets [`citizen_timeline`].
+pub fn timeline_json(
+    case: &Case,
+    events: &[StoredEvent],
+    actor: &Actor,
+    juris: &Jurisdiction,
+) -> Result<Vec<Value>, serde_json::Error> {
+    let red = Redactor::new(case, actor, juris);
+    if !red.internal() {
+        return citizen_timeline(case, events, &red, juris);
+    }
+    Ok(events.iter().map(|e| event_json(e, &red, case)).collect())
+}
+
+/// A trail event for staff. The `received` event's reporter is disclosed as on the case, the
+/// reporting citizen (as the event's actor) likewise, and every text quoting him is redacted.
+fn event_json(e: &StoredEvent, red: &Redactor<'_>, case: &Case) -> Value {
+    let full = red.full();
     let mut data = e.data.clone();
-    if mask
-        && let Some(phone) = data.pointer_mut("/draft/reporter/phone")
-        && let Some(p) = phone.as_str()
-    {
-        *phone = Value::String(mask_phone(p));
+    let by_reporter = case.draft.reporter.user_id.as_deref() == Some(e.actor_id.as_str());
+    let mut actor = json!({"id": e.actor_id, "name": e.actor_name, "role": e.actor_role});
+    if !full {
+        if let Some(rep) = data.pointer_mut("/draft/reporter") {
+            *rep = red.reporter_json();
+        }
+        red.scrub(&mut data);
+        if by_reporter {
+            // A citizen reporting online is the event's actor: his account is his identity.
+            actor = json!({"id": null, "name": red.name(), "role": e.actor_role});
+        }
     }
     json!({
         "seq": e.seq,
         "type": e.kind,
-        "actor": {"id": e.actor_id, "name": e.actor_name, "role": e.actor_role},
+        "actor": actor,
         "at": time_ms(e.at_ms),
         "data": data,
         "prev_hash": e.prev_hash,
         "hash": e.hash,
         "global_seq": e.global_seq,
     })
+}
+
+/// The reporting citizen's trail: the case's progress (each step's time and the state it led
+/// to), the unit handling it, the direct answer, the approved reply and the callback. Not
+/// notes, annotations, return or rejection reasons, reviews, extension or suspension reasons,
+/// staff names or ids, hashes.
+fn citizen_timeline(
+    case: &Case,
+    events: &[StoredEvent],
+    red: &Redactor<'_>,
+    juris: &Jurisdiction,
+) -> Result<Vec<Value>, serde_json::Error> {
+    let mut out = Vec::new();
+    let mut progress: Option<Case> = None;
+    for e in events {
+        let ev: CaseEvent = serde_json::from_value(e.data.clone())?;
+        let Some(at) = calendar::from_unix_ms(e.at_ms) else {
+            continue;
+        };
+        match progress.as_mut() {
+            Some(c) => c.evolve(&ev, at),
+            None => progress = Case::from_received(case.id.clone(), &ev, at),
+        }
+        let Some(now) = progress.as_ref() else {
+            continue;
+        };
+        let extra = match &ev {
+            CaseEvent::Received { .. }
+            | CaseEvent::Accepted { .. }
+            | CaseEvent::Contacted { .. }
+            | CaseEvent::Closed { .. }
+            | CaseEvent::Reopened { .. }
+            | CaseEvent::ExtensionApproved { .. }
+            | CaseEvent::Suspended { .. }
+            | CaseEvent::Resumed { .. }
+            | CaseEvent::Merged { .. } => json!({}),
+            CaseEvent::AnsweredDirectly { answer } => json!({"answer": red.text(answer)}),
+            CaseEvent::Dispatched { unit, .. } | CaseEvent::Redispatched { to: unit, .. } => {
+                json!({"unit": unit_ref(juris, unit)})
+            }
+            CaseEvent::ReplyApproved { .. } => match &now.reply {
+                Some(r) => {
+                    json!({"reply": reply_view(red, r.outcome, &r.text, r.reason.as_deref(), r.at)})
+                }
+                None => json!({}),
+            },
+            CaseEvent::CallbackRecorded {
+                resolved,
+                satisfaction,
+                ..
+            } => json!({
+                "resolved": resolved,
+                "satisfaction": satisfaction,
+                "satisfaction_zh": satisfaction.name_zh(),
+            }),
+            // The working record (returns, replies before review, rejections, extension
+            // requests and denials, annotations) and any event added later: not the citizen's
+            // until it is listed above.
+            _ => continue,
+        };
+        let mut entry = json!({
+            "type": ev.type_name(),
+            "at": time_ms(e.at_ms),
+            "state": now.state,
+            "state_zh": now.state.name_zh(),
+        });
+        if let (Value::Object(m), Value::Object(x)) = (&mut entry, extra) {
+            m.extend(x);
+        }
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiesu_domain::case::{ReviewDecision, Satisfaction};
+    use jiesu_domain::{
+        CalendarYear, CaseDraft, Command, Grant, OfficeHours, OrgTree, OrgUnit, Role, UnitKind,
+        WorkCalendar,
+    };
+
+    fn juris() -> Jurisdiction {
+        let u = |id: &str, p: Option<&str>, kind| OrgUnit {
+            id: UnitId::new(id),
+            parent: p.map(UnitId::new),
+            kind,
+            name: id.into(),
+        };
+        let mut calendar = WorkCalendar::new(OfficeHours::default());
+        calendar.add_year(
+            CalendarYear::parse_toml(include_str!("../../../calendar/2026.toml")).unwrap(),
+        );
+        Jurisdiction {
+            org: OrgTree::new(vec![
+                u("county", None, UnitKind::County),
+                u("deptA", Some("county"), UnitKind::Department),
+            ])
+            .unwrap(),
+            calendar,
+            ..Default::default()
+        }
+    }
+
+    fn actor(id: &str, role: Role, unit: &str) -> Actor {
+        Actor {
+            user_id: id.into(),
+            username: id.into(),
+            display_name: format!("{id}的姓名"),
+            grants: vec![Grant {
+                role,
+                unit: UnitId::new(unit),
+            }],
+        }
+    }
+
+    /// A citizen's case through a return, a rejected reply, notes and an annotation.
+    fn lived_case(j: &Jurisdiction) -> (Case, Vec<StoredEvent>) {
+        let cit = actor("cit", Role::Citizen, "county");
+        let disp = actor("staff-d1", Role::Dispatcher, "county");
+        let hand = actor("staff-h1", Role::Handler, "deptA");
+        let draft = CaseDraft {
+            channel: Channel::Web,
+            kind: Kind::Complaint,
+            category: None,
+            urgency: Urgency::Normal,
+            title: "路灯不亮".into(),
+            description: String::new(),
+            address: None,
+            location: None,
+            reporter: Reporter::default(),
+        };
+        let at = |m: i64| calendar::from_unix_ms(1_781_053_200_000 + m * 60_000).unwrap();
+        let first = Case::intake("20260610000001".into(), draft, &cit, &j.ctx()).unwrap();
+        let mut case = Case::from_received("c1".into(), &first, at(0)).unwrap();
+        let mut events = vec![(first, &cit, at(0))];
+        let note = |s: &str| Some(s.to_string());
+        let steps: Vec<(&Actor, Command)> = vec![
+            (
+                &disp,
+                Command::Dispatch {
+                    unit: UnitId::new("deptA"),
+                    co_units: vec![],
+                    note: note("内部派单备注"),
+                },
+            ),
+            (
+                &hand,
+                Command::Return {
+                    reason: "不属于本部门职责".into(),
+                },
+            ),
+            (
+                &disp,
+                Command::Dispatch {
+                    unit: UnitId::new("deptA"),
+                    co_units: vec![],
+                    note: None,
+                },
+            ),
+            (&hand, Command::Accept { note: None }),
+            (
+                &hand,
+                Command::Contact {
+                    note: note("联系备注"),
+                },
+            ),
+            (
+                &hand,
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    text: "第一次答复".into(),
+                    reason: None,
+                },
+            ),
+            (
+                &disp,
+                Command::Review {
+                    decision: ReviewDecision::Reject,
+                    comment: note("答复不充分"),
+                },
+            ),
+            (
+                &hand,
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    text: "已更换灯泡".into(),
+                    reason: None,
+                },
+            ),
+            (
+                &disp,
+                Command::Review {
+                    decision: ReviewDecision::Approve,
+                    comment: note("审核意见"),
+                },
+            ),
+            (
+                &disp,
+                Command::Annotate {
+                    text: "内部批注".into(),
+                },
+            ),
+            (
+                &disp,
+                Command::Callback {
+                    unit_at_fault: None,
+                    resolved: true,
+                    satisfaction: Satisfaction::Satisfied,
+                    note: note("回访备注"),
+                },
+            ),
+        ];
+        for (i, (who, cmd)) in steps.into_iter().enumerate() {
+            let t = at(i as i64 + 1);
+            for ev in case.apply(&cmd, who, t, &j.ctx()).unwrap() {
+                case.evolve(&ev, t);
+                events.push((ev, who, t));
+            }
+        }
+        let stored = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, (ev, who, t))| StoredEvent {
+                seq: i as i64 + 1,
+                kind: ev.type_name().into(),
+                actor_id: who.user_id.clone(),
+                actor_name: who.display_name.clone(),
+                actor_role: who.primary_role().as_str().into(),
+                at_ms: t.timestamp_millis(),
+                data: serde_json::to_value(&ev).unwrap(),
+                prev_hash: "p".repeat(64),
+                hash: "h".repeat(64),
+                global_seq: i as i64 + 1,
+            })
+            .collect();
+        (case, stored)
+    }
+
+    const INTERNAL: &[&str] = &[
+        "内部派单备注",
+        "不属于本部门职责",
+        "联系备注",
+        "第一次答复",
+        "答复不充分",
+        "审核意见",
+        "内部批注",
+        "回访备注",
+        "staff-",
+        "的姓名",
+        "hhhh",
+    ];
+
+    #[test]
+    fn the_citizen_follows_progress_not_the_working_record() {
+        let j = juris();
+        let (case, events) = lived_case(&j);
+        assert_eq!(case.state, CaseState::Closed);
+        let cit = actor("cit", Role::Citizen, "county");
+        let mine = timeline_json(&case, &events, &cit, &j).unwrap();
+        let types: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "received",
+                "dispatched",
+                "dispatched",
+                "accepted",
+                "contacted",
+                "reply_approved",
+                "callback_recorded",
+                "closed"
+            ]
+        );
+        assert_eq!(mine[5]["reply"]["text"], "已更换灯泡");
+        assert_eq!(mine[5]["state"], "awaiting_callback");
+        assert_eq!(mine[7]["state"], "closed");
+        let all = serde_json::to_string(&mine).unwrap();
+        let view = serde_json::to_string(&case_json(&case, &cit, &j, case.updated_at)).unwrap();
+        for s in INTERNAL {
+            assert!(!all.contains(s), "{s} in the citizen's timeline: {all}");
+            assert!(!view.contains(s), "{s} in the citizen's case: {view}");
+        }
+        assert!(view.contains("已更换灯泡"));
+        // Staff in scope read the whole record.
+        let disp = actor("staff-d1", Role::Dispatcher, "county");
+        let staff =
+            serde_json::to_string(&timeline_json(&case, &events, &disp, &j).unwrap()).unwrap();
+        for s in INTERNAL {
+            assert!(staff.contains(s), "{s} missing from the staff timeline");
+        }
+    }
 }

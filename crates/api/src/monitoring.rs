@@ -5,7 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use jiesu_domain::{Role, UnitId};
+use jiesu_domain::actor::CASE_READERS;
+use jiesu_domain::{Jurisdiction, Role, UnitId};
 use jiesu_monitor::Station;
 use jiesu_store::StationRow;
 use serde::Deserialize;
@@ -17,8 +18,15 @@ use crate::dto::time_ms;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
 
-fn staff(auth: &Authed) -> Result<(), ApiError> {
-    if auth.actor.is_staff() {
+/// Monitoring is scoped like cases: a station exists for the caller when its unit lies within a
+/// unit on which he holds a case-reading role ([`CASE_READERS`]).
+fn reader(auth: &Authed) -> Result<(), ApiError> {
+    if auth
+        .actor
+        .grants
+        .iter()
+        .any(|g| CASE_READERS.contains(&g.role))
+    {
         Ok(())
     } else {
         Err(ApiError::forbidden(
@@ -26,6 +34,26 @@ fn staff(auth: &Authed) -> Result<(), ApiError> {
             "monitoring data is for staff",
         ))
     }
+}
+
+fn station_in_scope(auth: &Authed, juris: &Jurisdiction, unit: &str) -> bool {
+    auth.actor
+        .may_act_on(&juris.org, CASE_READERS, &UnitId::new(unit))
+}
+
+/// The station if the caller may see it; otherwise it does not exist for him.
+async fn visible_station(
+    state: &AppState,
+    auth: &Authed,
+    juris: &Jurisdiction,
+    mn: &str,
+) -> Result<StationRow, ApiError> {
+    state
+        .store
+        .station(mn)
+        .await?
+        .filter(|r| station_in_scope(auth, juris, &r.unit_id))
+        .ok_or_else(|| ApiError::not_found("station_not_found", format!("no station {mn}")))
 }
 
 fn st_name(st: &str) -> &'static str {
@@ -43,12 +71,15 @@ pub async fn stations(
     State(state): State<AppState>,
     auth: Authed,
 ) -> Result<impl IntoResponse, ApiError> {
-    staff(&auth)?;
+    reader(&auth)?;
     let juris = state.juris();
     let now = state.now().timestamp_millis();
     let open = state.store.open_alarms().await?;
     let mut items = Vec::new();
     for r in state.store.stations().await? {
+        if !station_in_scope(&auth, &juris, &r.unit_id) {
+            continue;
+        }
         let s: Option<Station> = serde_json::from_str(&r.config).ok();
         let interval = s.as_ref().map_or(300, |s| i64::from(s.interval_secs));
         let status = match r.last_seen_ms {
@@ -104,13 +135,8 @@ pub async fn readings(
     ApiPath(mn): ApiPath<String>,
     ApiQuery(q): ApiQuery<ReadingsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    staff(&auth)?;
-    if state.store.station(&mn).await?.is_none() {
-        return Err(ApiError::not_found(
-            "station_not_found",
-            format!("no station {mn}"),
-        ));
-    }
+    reader(&auth)?;
+    visible_station(&state, &auth, &state.juris(), &mn).await?;
     let to = match &q.to {
         Some(t) => parse_time("to", t)?,
         None => state.now().timestamp_millis(),
@@ -161,13 +187,8 @@ pub async fn classes(
     ApiPath(mn): ApiPath<String>,
     ApiQuery(q): ApiQuery<ClassesQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    staff(&auth)?;
-    let Some(row) = state.store.station(&mn).await? else {
-        return Err(ApiError::not_found(
-            "station_not_found",
-            format!("no station {mn}"),
-        ));
-    };
+    reader(&auth)?;
+    let row = visible_station(&state, &auth, &state.juris(), &mn).await?;
     let station: Station = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
     let (period, ms) = match q.period.as_deref().unwrap_or("hour") {
         "hour" => ("hour", 3_600_000),
@@ -223,8 +244,13 @@ pub async fn alarms(
     auth: Authed,
     ApiQuery(q): ApiQuery<AlarmsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    staff(&auth)?;
-    let rows = state.store.alarms(q.open, q.limit.unwrap_or(200)).await?;
+    reader(&auth)?;
+    let juris = state.juris();
+    let scope = crate::cases::unit_paths(&juris, &auth.actor.reader_units());
+    let rows = state
+        .store
+        .alarms(&scope, q.open, q.limit.unwrap_or(200))
+        .await?;
     let items: Vec<_> = rows
         .iter()
         .map(|a| {

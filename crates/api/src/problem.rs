@@ -48,13 +48,19 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "case_not_found" => ("工单不存在", "Case not found"),
         "unknown_unit" => ("单位不存在", "No such unit"),
         "card_not_found" => ("该工单没有此牌", "No such card on this case"),
-        "appeal_exists" => ("此牌已申诉过，不能再次申诉", "The card was already appealed"),
+        "appeal_exists" => (
+            "此牌已申诉过，不能再次申诉",
+            "The card was already appealed",
+        ),
         "no_appeal_pending" => ("此牌没有待裁决的申诉", "The card has no appeal waiting"),
         "parts_missing" => (
             "尚有被吹哨单位未提交办理情况",
             "A summoned unit has not recorded its part",
         ),
-        "not_summoned" => ("本单位未被吹哨报到", "Your unit is not summoned to this case"),
+        "not_summoned" => (
+            "本单位未被吹哨报到",
+            "Your unit is not summoned to this case",
+        ),
         "already_done" => ("本单位已完成此项", "Your unit has already done this"),
         "whistle_not_grassroots" => (
             "只有承办工单的街道、乡镇、社区或村可以吹哨",
@@ -81,6 +87,11 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "extension_pending" => ("已有待审批的延期申请", "An extension request is pending"),
         "no_extension_pending" => ("没有待审批的延期申请", "No extension request is pending"),
         "merge_target_merged" => ("主工单已被合并", "The master case is itself merged"),
+        "merge_target_closed" => ("主工单已办结", "The master case is closed"),
+        "merge_target_invalid" => (
+            "主工单不存在或不在管辖范围内",
+            "No such master case in your scope",
+        ),
         "idempotency_key_mismatch" => (
             "幂等键已用于不同的请求",
             "Idempotency key reused for a different request",
@@ -116,6 +127,11 @@ impl ApiError {
     }
     pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+    /// A case that does not exist, or that the caller may not read: one answer for both, so an
+    /// out-of-scope caller learns nothing, whether he reads or gives a command.
+    pub fn case_not_found() -> Self {
+        Self::not_found("case_not_found", "no such case in your scope")
     }
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
@@ -160,6 +176,10 @@ impl IntoResponse for ApiError {
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
+            DomainError::Forbidden {
+                code: jiesu_domain::case::CASE_NOT_FOUND,
+                ..
+            } => ApiError::case_not_found(),
             DomainError::Forbidden { code, message } => ApiError::forbidden(code, message),
             DomainError::WrongState { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "wrong_state", e.to_string())
@@ -167,6 +187,15 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
             }
+            DomainError::Invalid {
+                field: "into",
+                message,
+            } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "merge_target_invalid",
+                detail: format!("into: {message}"),
+                field: Some("into".into()),
+            },
             DomainError::Invalid { field, message } => ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "validation_failed",
@@ -187,9 +216,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(d) => d.into(),
-            StoreError::NotFound => {
-                ApiError::not_found("case_not_found", "no such case in your scope")
-            }
+            StoreError::NotFound => ApiError::case_not_found(),
             StoreError::Stale => ApiError::new(
                 StatusCode::CONFLICT,
                 "case_changed",

@@ -767,15 +767,11 @@ const INTAKE: &[Role] = &[
     Role::Inspector,
 ];
 const WHISTLING: &[Role] = &[Role::Handler, Role::Leader];
-const STAFF: &[Role] = &[
-    Role::Operator,
-    Role::Dispatcher,
-    Role::Handler,
-    Role::GridWorker,
-    Role::Cadre,
-    Role::Leader,
-    Role::Inspector,
-];
+const STAFF: &[Role] = crate::actor::CASE_READERS;
+
+/// The refusal for a case the actor cannot read (`Forbidden` with this code): the API answers it
+/// exactly as it answers a case that does not exist.
+pub const CASE_NOT_FOUND: &str = "case_not_found";
 
 impl Case {
     /// Records a new case given through the API (see [`Case::intake_by`]).
@@ -932,18 +928,47 @@ impl Case {
         self.assigned_unit.as_ref().unwrap_or(&self.intake_unit)
     }
 
-    /// Whether the actor may read this case: citizens their own, staff within their subtrees.
+    /// Whether the actor may read this case: citizens their own, the case-reading roles
+    /// ([`crate::actor::CASE_READERS`]) within their subtrees. Lists, the worklist and every
+    /// command go by the same rule: a case the actor cannot read does not exist for him.
     pub fn visible_to(&self, actor: &Actor, org: &OrgTree) -> bool {
-        if actor.grants.iter().any(|g| g.role == Role::Citizen)
-            && self.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str())
-        {
-            return true;
+        (actor.grants.iter().any(|g| g.role == Role::Citizen)
+            && self.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str()))
+            || self.held_within(actor, org, STAFF)
+    }
+
+    /// Checks the master case a merge names: it must exist *for the actor* (a case he cannot
+    /// read is answered exactly like one that does not exist) and still be open. Called by the
+    /// store, which looks `into` up, before `apply` records the merge into `target.id`.
+    pub fn check_merge_target(
+        into: &str,
+        target: Option<&Case>,
+        actor: &Actor,
+        org: &OrgTree,
+    ) -> Result<(), DomainError> {
+        match target {
+            Some(t) if t.visible_to(actor, org) => match t.state {
+                CaseState::Merged => Err(DomainError::Conflict {
+                    code: "merge_target_merged",
+                    message: "the master case is itself merged".into(),
+                }),
+                CaseState::Closed => Err(DomainError::Conflict {
+                    code: "merge_target_closed",
+                    message: "the master case is closed".into(),
+                }),
+                _ => Ok(()),
+            },
+            _ => Err(invalid("into", format!("no case {into} in your scope"))),
         }
+    }
+
+    /// True when one of `roles` is granted over a unit that holds or ever held the case.
+    pub fn held_within(&self, actor: &Actor, org: &OrgTree, roles: &[Role]) -> bool {
         self.involved_units
             .iter()
             .chain(self.co_units.iter())
             .chain(self.assigned_unit.iter())
-            .any(|u| actor.may_act_on(org, STAFF, u))
+            .any(|u| actor.may_act_on(org, roles, u))
     }
 
     fn need_role(
@@ -962,9 +987,10 @@ impl Case {
             ));
         }
         if !actor.may_act_on(ctx.org, roles, unit) {
+            // The actor can read the case, but this step belongs to a unit above or beside his.
             return Err(forbidden(
                 "out_of_scope",
-                format!("{what}: unit {unit} is outside your org scope"),
+                format!("{what}: this step is not your unit's on this case"),
             ));
         }
         Ok(())
@@ -1050,11 +1076,11 @@ impl Case {
         use CaseState as S;
         let name = cmd.name();
         let assigned = self.current_unit().clone();
-        if self.state == S::Merged && !matches!(cmd, Command::Annotate { .. }) {
-            return Err(DomainError::WrongState {
-                command: name,
-                state: self.state,
-            });
+        // A case the actor cannot read does not exist for him: before role or state, so a refusal
+        // tells him nothing about it. (A merged case refuses every command but `annotate` through
+        // `need_state`, after the role check: no state list below contains `Merged`.)
+        if !self.visible_to(actor, ctx.org) {
+            return Err(forbidden(CASE_NOT_FOUND, "no such case in your scope"));
         }
         let ev = match cmd {
             Command::AnswerDirectly { answer } => {
@@ -1421,6 +1447,7 @@ impl Case {
                     return Err(invalid("into", "a case cannot be merged into itself"));
                 }
                 check_text("into", into, 64, true)?;
+                // The store resolves `into` to the master's id through `merge_target` first.
                 vec![CaseEvent::Merged { into: into.clone() }]
             }
             Command::Annotate { text } => {

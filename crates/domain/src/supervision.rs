@@ -397,7 +397,7 @@ pub fn due_events(
             }
         }
     }
-    steps.sort_by(|a, b| a.0.cmp(&b.0));
+    steps.sort_by_key(|s| s.0);
     let mut out = Vec::new();
     let mut yellows: Vec<Card> = Vec::new();
     let mut reds = 0;

@@ -147,9 +147,9 @@ fn refusals_by_role_scope_and_state() {
     let (w, s) = (world(), staff());
     let mut c = new_case(&w, Kind::Complaint, t("2026-06-10T09:00:00+08:00"));
     let at = t("2026-06-10T09:10:00+08:00");
-    // A handler may not dispatch; an admin may not handle cases.
+    // A leader may not dispatch; an admin may not handle cases.
     assert!(matches!(
-        c.apply(&dispatch("deptA"), &s.handler_a, at, &w.ctx()),
+        c.apply(&dispatch("deptA"), &s.leader, at, &w.ctx()),
         Err(DomainError::Forbidden {
             code: "role_forbidden",
             ..
@@ -159,20 +159,20 @@ fn refusals_by_role_scope_and_state() {
         c.apply(&Command::Accept { note: None }, &s.admin, at, &w.ctx()),
         Err(DomainError::Forbidden { .. })
     ));
-    // Accepting before dispatch: the intake unit is not the handler's.
+    // Accepting before dispatch: the case is not the department's yet, so it does not exist for it.
     assert!(matches!(
         c.apply(&Command::Accept { note: None }, &s.handler_a, at, &w.ctx()),
         Err(DomainError::Forbidden {
-            code: "out_of_scope",
+            code: "case_not_found",
             ..
         })
     ));
     run(&w, &mut c, dispatch("deptA"), &s.dispatcher, at).unwrap();
-    // Another department may not accept deptA's case.
+    // Another department may not accept deptA's case: for it, there is no such case.
     assert!(matches!(
         c.apply(&Command::Accept { note: None }, &s.handler_b, at, &w.ctx()),
         Err(DomainError::Forbidden {
-            code: "out_of_scope",
+            code: "case_not_found",
             ..
         })
     ));
@@ -625,23 +625,29 @@ fn an_extension_counts_working_days_across_labour_day_2026() {
     );
 }
 
+fn callback(satisfaction: Satisfaction, unit_at_fault: Option<bool>) -> Command {
+    Command::Callback {
+        resolved: satisfaction != Satisfaction::Unsatisfied,
+        satisfaction,
+        note: None,
+        unit_at_fault,
+    }
+}
+
+fn approve() -> Command {
+    Command::Review {
+        decision: ReviewDecision::Approve,
+        comment: None,
+    }
+}
+
 #[test]
-fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
+fn unsatisfied_by_the_units_fault_reopens_once_then_the_second_rating_closes() {
     let (w, s) = (world(), staff());
     let mut c = to_replied(&w, &s);
     let at = t("2026-06-12T10:00:00+08:00");
-    run(
-        &w,
-        &mut c,
-        Command::Review {
-            decision: ReviewDecision::Approve,
-            comment: None,
-        },
-        &s.dispatcher,
-        at,
-    )
-    .unwrap();
-    // Reopen needs an unsatisfied callback first.
+    run(&w, &mut c, approve(), &s.dispatcher, at).unwrap();
+    // A dispatcher's reopen needs an unsatisfied callback first; closing needs a callback.
     assert!(matches!(
         c.apply(
             &Command::Reopen { reason: "x".into() },
@@ -658,57 +664,39 @@ fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
             ..
         })
     ));
-    run(
+    // 重办: reopened at once, with a full resolve period from now (request: 5 working days,
+    // Fri 12 June 10:00 → 15, 16, 17, 18 June, (19 June 端午), 22 June 10:00).
+    let evs = run(
         &w,
         &mut c,
-        Command::Callback {
-            unit_at_fault: None,
-            resolved: false,
-            satisfaction: Satisfaction::Unsatisfied,
-            note: None,
-        },
+        callback(Satisfaction::Unsatisfied, None),
         &s.operator,
         at,
     )
     .unwrap();
-    assert_eq!(c.state, CaseState::AwaitingCallback);
-    run(
-        &w,
-        &mut c,
-        Command::Reopen {
-            reason: "诉求人不满意".into(),
-        },
-        &s.dispatcher,
-        at,
-    )
-    .unwrap();
+    assert!(
+        matches!(evs.last(), Some(CaseEvent::Reopened { .. })),
+        "{evs:?}"
+    );
     assert_eq!(c.state, CaseState::InProgress);
+    assert_eq!(c.reopen_count, 1);
     assert!(c.callback.is_none() && c.reply.is_none());
     run(&w, &mut c, reply(), &s.handler_a, at).unwrap();
+    run(&w, &mut c, approve(), &s.dispatcher, at).unwrap();
+    // The second rating closes the case, unsatisfied or not.
     run(
         &w,
         &mut c,
-        Command::Review {
-            decision: ReviewDecision::Approve,
-            comment: None,
-        },
-        &s.dispatcher,
-        at,
-    )
-    .unwrap();
-    run(
-        &w,
-        &mut c,
-        Command::Callback {
-            unit_at_fault: None,
-            resolved: false,
-            satisfaction: Satisfaction::Unsatisfied,
-            note: None,
-        },
+        callback(Satisfaction::Unsatisfied, None),
         &s.operator,
         at,
     )
     .unwrap();
+    assert_eq!(c.state, CaseState::Closed);
+    assert_eq!(
+        c.callback.as_ref().map(|c| c.satisfaction),
+        Some(Satisfaction::Unsatisfied)
+    );
     assert!(matches!(
         c.apply(
             &Command::Reopen {
@@ -718,22 +706,8 @@ fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
             at,
             &w.ctx()
         ),
-        Err(DomainError::Conflict {
-            code: "reopen_limit",
-            ..
-        })
+        Err(DomainError::WrongState { .. })
     ));
-    run(
-        &w,
-        &mut c,
-        Command::Close {
-            note: Some("已做好解释".into()),
-        },
-        &s.operator,
-        at,
-    )
-    .unwrap();
-    assert_eq!(c.state, CaseState::Closed);
     // An inspector may reopen a closed case any time.
     run(
         &w,
@@ -747,6 +721,65 @@ fn unsatisfied_callback_allows_one_reopen_then_inspector_only() {
     .unwrap();
     assert_eq!(c.state, CaseState::InProgress);
     assert_eq!(c.reopen_count, 2);
+}
+
+#[test]
+fn unsatisfied_not_by_the_units_fault_closes() {
+    let (w, s) = (world(), staff());
+    let mut c = to_replied(&w, &s);
+    let at = t("2026-06-12T10:00:00+08:00");
+    run(&w, &mut c, approve(), &s.dispatcher, at).unwrap();
+    run(
+        &w,
+        &mut c,
+        callback(Satisfaction::Unsatisfied, Some(false)),
+        &s.operator,
+        at,
+    )
+    .unwrap();
+    assert_eq!(c.state, CaseState::Closed);
+    assert_eq!(c.reopen_count, 0);
+}
+
+#[test]
+fn unreachable_is_an_outcome_only_after_the_last_attempt() {
+    let (w, s) = (world(), staff());
+    let mut c = to_replied(&w, &s);
+    let at = t("2026-06-12T10:00:00+08:00");
+    run(&w, &mut c, approve(), &s.dispatcher, at).unwrap();
+    for attempt in 1..=2 {
+        let evs = run(
+            &w,
+            &mut c,
+            callback(Satisfaction::Unreachable, None),
+            &s.operator,
+            at,
+        )
+        .unwrap();
+        assert_eq!(
+            evs,
+            vec![CaseEvent::CallbackAttempted {
+                attempt,
+                note: None
+            }]
+        );
+        assert_eq!(c.state, CaseState::AwaitingCallback);
+        assert!(c.callback.is_none());
+    }
+    // The third (the policy's default) records "unreachable" and closes.
+    run(
+        &w,
+        &mut c,
+        callback(Satisfaction::Unreachable, None),
+        &s.operator,
+        at,
+    )
+    .unwrap();
+    assert_eq!(c.state, CaseState::Closed);
+    assert_eq!(
+        c.callback.as_ref().map(|c| c.satisfaction),
+        Some(Satisfaction::Unreachable)
+    );
 }
 
 #[test]

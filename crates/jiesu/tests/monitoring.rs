@@ -183,13 +183,31 @@ async fn crossing_the_target(database: Option<String>) {
         .await
         .unwrap();
     }
-    let alarms = admin.get("/api/v1/alarms").await.unwrap().json();
+    // Monitoring is read by staff in the station's scope (the admin only registers stations).
+    let disp = base.login("dispatcher", &pw("dispatcher")).await.unwrap();
+    let alarms = disp.get("/api/v1/alarms").await.unwrap().json();
     let alarms = alarms["items"].as_array().unwrap().clone();
     let mine: Vec<_> = alarms.iter().filter(|a| a["mn"] == MN).collect();
     assert_eq!(mine.len(), 1, "exactly one alarm: {alarms:?}");
     assert_eq!(mine[0]["problem"], "water_quality");
     let case_id = mine[0]["case_id"].as_str().unwrap().to_string();
-    let disp = base.login("dispatcher", &pw("dispatcher")).await.unwrap();
+    // Alarms are scoped by the station's unit: the street's handler sees this one, a grid
+    // worker of another street none of the street's.
+    let of = |v: serde_json::Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["mn"] == MN)
+            .count()
+    };
+    let hs = base.login("handler_s01", &pw("handler_s01")).await.unwrap();
+    assert_eq!(of(hs.get("/api/v1/alarms").await.unwrap().json()), 1);
+    let grid2 = base
+        .login("grid_42038100200101", &pw("grid_42038100200101"))
+        .await
+        .unwrap();
+    assert_eq!(of(grid2.get("/api/v1/alarms").await.unwrap().json()), 0);
     let case = disp
         .get(&format!("/api/v1/cases/{case_id}"))
         .await
@@ -232,7 +250,7 @@ async fn crossing_the_target(database: Option<String>) {
     let evidence = notes.iter().filter(|n| n.starts_with("监测证据")).count();
     assert_eq!(evidence, 3, "readings 6, 7 and 8 are evidence: {notes:?}");
     assert!(notes.last().unwrap().starts_with("监测恢复"), "{notes:?}");
-    let open = admin.get("/api/v1/alarms?open=true").await.unwrap().json();
+    let open = disp.get("/api/v1/alarms?open=true").await.unwrap().json();
     assert!(
         open["items"]
             .as_array()
@@ -252,7 +270,7 @@ async fn crossing_the_target(database: Option<String>) {
         .await
         .unwrap();
     }
-    let all = admin.get("/api/v1/alarms").await.unwrap().json();
+    let all = disp.get("/api/v1/alarms").await.unwrap().json();
     assert_eq!(
         all["items"]
             .as_array()
@@ -264,7 +282,7 @@ async fn crossing_the_target(database: Option<String>) {
     );
     // The console's views (station status is flushed every few seconds; force it).
     ingest.flush_status().await;
-    let st = admin.get("/api/v1/stations").await.unwrap().json();
+    let st = disp.get("/api/v1/stations").await.unwrap().json();
     let me = st["items"]
         .as_array()
         .unwrap()
@@ -277,7 +295,7 @@ async fn crossing_the_target(database: Option<String>) {
     assert_eq!(me["status"], "online");
     assert_eq!(me["open_alarms"], json!(["water_quality"]));
     assert!(me.get("password").is_none());
-    let r = admin.get(&format!("/api/v1/stations/{MN}/readings?factor=w21003&from=2026-11-23T00:00:00%2B08:00&to=2026-11-24T00:00:00%2B08:00")).await.unwrap().json();
+    let r = disp.get(&format!("/api/v1/stations/{MN}/readings?factor=w21003&from=2026-11-23T00:00:00%2B08:00&to=2026-11-24T00:00:00%2B08:00")).await.unwrap().json();
     let vals: Vec<f64> = r["items"]
         .as_array()
         .unwrap()
@@ -287,15 +305,14 @@ async fn crossing_the_target(database: Option<String>) {
     assert_eq!(vals.len(), 11);
     assert_eq!(vals[0], 0.2);
     assert_eq!(
-        admin
-            .get("/api/v1/stations/NOPE/readings")
+        disp.get("/api/v1/stations/NOPE/readings")
             .await
             .unwrap()
             .status,
         404
     );
     // Hourly classes from hourly means: 08:00–09:00 held readings 0.2 … 1.6 mg/L NH3-N.
-    let c = admin.get(&format!("/api/v1/stations/{MN}/classes?period=hour&from=2026-11-23T00:00:00%2B08:00&to=2026-11-24T00:00:00%2B08:00")).await.unwrap().json();
+    let c = disp.get(&format!("/api/v1/stations/{MN}/classes?period=hour&from=2026-11-23T00:00:00%2B08:00&to=2026-11-24T00:00:00%2B08:00")).await.unwrap().json();
     let items = c["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{c}");
     assert_eq!(items[0]["start"], "2026-11-23T08:00:00+08:00");

@@ -364,16 +364,37 @@ impl Store {
         rows.iter().map(alarm_row).collect()
     }
 
-    pub async fn alarms(&self, open_only: bool, limit: u32) -> Result<Vec<AlarmRow>, StoreError> {
-        let sql = if open_only {
-            "SELECT id, mn, problem, case_id, opened_at, recovered_at, summary FROM alarms WHERE recovered_at IS NULL ORDER BY id DESC LIMIT $1"
-        } else {
-            "SELECT id, mn, problem, case_id, opened_at, recovered_at, summary FROM alarms ORDER BY id DESC LIMIT $1"
-        };
-        let rows = sqlx::query(sql)
-            .bind(i64::from(limit.clamp(1, 1000)))
-            .fetch_all(&self.read)
-            .await?;
+    /// Alarms of the stations whose unit lies within one of `scope_paths` (materialised unit
+    /// paths; empty = none), newest first.
+    pub async fn alarms(
+        &self,
+        scope_paths: &[String],
+        open_only: bool,
+        limit: u32,
+    ) -> Result<Vec<AlarmRow>, StoreError> {
+        if scope_paths.is_empty() {
+            return Ok(vec![]);
+        }
+        let within: Vec<String> = (1..=scope_paths.len())
+            .map(|i| format!("u.path LIKE ${i} ESCAPE '\\'"))
+            .collect();
+        let sql = format!(
+            "SELECT a.id, a.mn, a.problem, a.case_id, a.opened_at, a.recovered_at, a.summary \
+             FROM alarms a JOIN stations s ON s.mn = a.mn JOIN units u ON u.id = s.unit_id \
+             WHERE ({}){} ORDER BY a.id DESC LIMIT {}",
+            within.join(" OR "),
+            if open_only {
+                " AND a.recovered_at IS NULL"
+            } else {
+                ""
+            },
+            limit.clamp(1, 1000)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in scope_paths {
+            q = q.bind(crate::reads::like_prefix(p));
+        }
+        let rows = q.fetch_all(&self.read).await?;
         rows.iter().map(alarm_row).collect()
     }
 

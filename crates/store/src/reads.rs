@@ -37,7 +37,7 @@ pub struct CaseFilter {
     pub limit: u32,
 }
 
-fn like_prefix(path: &str) -> String {
+pub(crate) fn like_prefix(path: &str) -> String {
     // Paths are unit codes and slashes; escape LIKE wildcards anyway.
     let mut s = path
         .replace('\\', "\\\\")

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiesu_domain::case::ReceivedRef;
-use jiesu_domain::{Actor, Case, CaseDraft, CaseEvent, Command, DomainError, Jurisdiction, Time};
+use jiesu_domain::{Actor, Case, CaseDraft, CaseEvent, Command, Jurisdiction, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -166,12 +166,6 @@ pub(crate) enum WriteError {
     Invariant(&'static str),
 }
 
-/// A case as the writer finds it by id or number.
-pub(crate) struct CaseRef {
-    id: String,
-    state: String,
-}
-
 /// A database the writer can open transactions on.
 pub(crate) trait WriteDb {
     type Tx<'a>: WriteTx
@@ -190,7 +184,6 @@ pub(crate) trait WriteTx {
     /// Cases already made under these idempotency keys: key → (document, fingerprint).
     async fn cases_by_key(&mut self, keys: &[&str]) -> Result<KeyedCases, WriteError>;
     async fn case_doc(&mut self, id_or_number: &str) -> Result<Option<String>, WriteError>;
-    async fn case_ref(&mut self, id_or_number: &str) -> Result<Option<CaseRef>, WriteError>;
     async fn last_hash(&mut self, case_id: &str) -> Result<String, WriteError>;
     /// Reserves `n` numbers of `day`; returns the last one reserved.
     async fn reserve_numbers(&mut self, day: &str, n: i64) -> Result<i64, WriteError>;
@@ -368,35 +361,37 @@ async fn run_command<T: WriteTx>(
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
-    if !actor.is_staff() && !case.visible_to(actor, &juris.org) {
-        // A citizen's view: other people's cases do not exist. Staff out of scope get
-        // the domain's explicit refusal instead, which says why.
+    if !case.visible_to(actor, &juris.org) {
+        // A case the actor cannot read does not exist for him, whatever the command or state.
         return Ok(Err(StoreError::NotFound));
     }
+    // A merge names its master by id or number; the master is looked up as the actor would read
+    // it, and checked after the command itself (role, state), so a refusal keeps that order.
     let mut cmd = cmd.clone();
+    let mut master = None;
     if let Command::Merge { into } = &cmd {
-        match tx.case_ref(into).await? {
-            None => {
-                return Ok(Err(DomainError::Invalid {
-                    field: "into",
-                    message: format!("no case {into}"),
-                }
-                .into()));
-            }
-            Some(t) if t.state == "merged" => {
-                return Ok(Err(DomainError::Conflict {
-                    code: "merge_target_merged",
-                    message: "the master case is itself merged".into(),
-                }
-                .into()));
-            }
-            Some(t) => cmd = Command::Merge { into: t.id },
+        let target = match tx.case_doc(into).await? {
+            Some(doc) => match parse_case(&doc) {
+                Ok(t) => Some(t),
+                Err(e) => return Ok(Err(e)),
+            },
+            None => None,
+        };
+        let into = into.clone();
+        if let Some(t) = target.as_ref().filter(|t| t.visible_to(actor, &juris.org)) {
+            cmd = Command::Merge { into: t.id.clone() };
         }
+        master = Some((into, target));
     }
     let events = match case.apply(&cmd, actor, now, &juris.ctx()) {
         Ok(e) => e,
         Err(e) => return Ok(Err(e.into())),
     };
+    if let Some((into, target)) = &master
+        && let Err(e) = Case::check_merge_target(into, target.as_ref(), actor, &juris.org)
+    {
+        return Ok(Err(e.into()));
+    }
     // Append to the case's chain and the global chain, folding each event into the case.
     append_events(
         tx,

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use super::{CaseRef, EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
+use super::{EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
 use crate::SampleRow;
 use crate::monitoring::encode_readings;
 
@@ -96,20 +96,6 @@ impl WriteTx for PgTx {
                 .fetch_optional(&mut *self.tx)
                 .await?,
         )
-    }
-
-    async fn case_ref(&mut self, id_or_number: &str) -> Result<Option<CaseRef>, WriteError> {
-        let row = sqlx::query("SELECT id, state FROM cases WHERE id = $1 OR number = $1")
-            .bind(id_or_number)
-            .fetch_optional(&mut *self.tx)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(CaseRef {
-                id: r.try_get(0)?,
-                state: r.try_get(1)?,
-            }),
-            None => None,
-        })
     }
 
     async fn last_hash(&mut self, case_id: &str) -> Result<String, WriteError> {

@@ -11,7 +11,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
-use super::{CaseRef, EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
+use super::{EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
 use crate::SampleRow;
 use crate::monitoring::encode_readings;
 
@@ -140,19 +140,6 @@ impl WriteTx for SqliteTx<'_> {
             .tx
             .prepare_cached("SELECT doc FROM cases WHERE id = ?1 OR number = ?1")?
             .query_row([id_or_number], |r| r.get(0))
-            .optional()?)
-    }
-
-    async fn case_ref(&mut self, id_or_number: &str) -> Result<Option<CaseRef>, WriteError> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT id, state FROM cases WHERE id = ?1 OR number = ?1")?
-            .query_row([id_or_number], |r| {
-                Ok(CaseRef {
-                    id: r.get(0)?,
-                    state: r.get(1)?,
-                })
-            })
             .optional()?)
     }
 
