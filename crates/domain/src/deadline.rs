@@ -87,6 +87,9 @@ pub struct DeadlinePolicy {
     /// Warnings, cards, report-in and callback rules (`[supervision]`).
     #[serde(default)]
     pub supervision: crate::supervision::SupervisionRules,
+    /// Weights, penalties and the minimum sample of the assessment (`[assessment]`).
+    #[serde(default)]
+    pub assessment: crate::assessment::AssessmentRules,
 }
 
 impl Default for DeadlinePolicy {
@@ -134,6 +137,18 @@ yellow_limit_per_month = 3
 report_in = "2 working hours"
 callback_attempts = 3
 
+# Assessment: composite score = response × 20 + resolution × 40 + satisfaction × 40 (rates as
+# fractions) − 1 per yellow card − 3 per red card; a "basically satisfied" rating counts 0.8; a
+# unit with fewer than 10 rated cases in the period is listed but not ranked.
+[assessment]
+weight_response = 20
+weight_resolution = 40
+weight_satisfaction = 40
+basically_satisfied_weight = 0.8
+yellow_card_penalty = 1
+red_card_penalty = 3
+min_rated = 10
+
 # Per-category overrides, e.g.:
 # [category."urban.appearance"]
 # resolve = "7 working days"
@@ -151,6 +166,8 @@ struct PolicyFile {
     category: BTreeMap<String, SpanSetFile>,
     #[serde(default)]
     supervision: crate::supervision::SupervisionFile,
+    #[serde(default)]
+    assessment: crate::assessment::AssessmentFile,
 }
 
 #[derive(Deserialize, Default)]
@@ -313,6 +330,7 @@ impl DeadlinePolicy {
             urgent,
             critical,
             supervision: f.supervision.parse()?,
+            assessment: f.assessment.parse()?,
         })
     }
 

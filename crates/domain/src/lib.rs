@@ -22,6 +22,7 @@ macro_rules! string_enum {
 }
 
 pub mod actor;
+pub mod assessment;
 pub mod calendar;
 pub mod case;
 pub mod category;
