@@ -174,6 +174,8 @@ pub struct DeadlinesView {
     contact_due: String,
     resolve_due: String,
     resolve_rule: String,
+    /// Counted on a year whose holiday notice is not installed yet: may move when it is.
+    provisional: bool,
 }
 
 #[derive(Serialize)]
@@ -260,7 +262,48 @@ pub struct InternalView<'a> {
     reopen_count: u32,
     return_count: u32,
     merged_into: Option<&'a str>,
+    /// 吹哨报到: the unit whose reply completes the case, and every summoned unit's progress.
+    lead: Option<UnitRef<'a>>,
+    summons: Vec<SummonsView<'a>>,
+    supervisions: Vec<SupervisionView<'a>>,
+    reminders: u32,
+    cards: Vec<CardView<'a>>,
+    callback_attempts: u32,
     version: u64,
+}
+
+#[derive(Serialize)]
+pub struct SummonsView<'a> {
+    unit: UnitRef<'a>,
+    summoned_at: String,
+    report_in_due: String,
+    reported_at: Option<String>,
+    part: Option<Cow<'a, str>>,
+}
+
+#[derive(Serialize)]
+pub struct SupervisionView<'a> {
+    level: jiesu_domain::supervision::SuperviseLevel,
+    level_zh: &'static str,
+    note: Cow<'a, str>,
+    due: Option<String>,
+    at: String,
+}
+
+#[derive(Serialize)]
+pub struct CardView<'a> {
+    id: &'a str,
+    color: jiesu_domain::supervision::CardColor,
+    color_zh: &'static str,
+    unit: UnitRef<'a>,
+    reason: jiesu_domain::supervision::CardReason,
+    reason_zh: &'static str,
+    due: Option<String>,
+    issued_at: String,
+    status: jiesu_domain::supervision::CardStatus,
+    status_zh: &'static str,
+    appeal_reason: Option<Cow<'a, str>>,
+    decision_reason: Option<Cow<'a, str>>,
 }
 
 pub fn case_json<'a>(
@@ -314,6 +357,7 @@ pub fn case_json<'a>(
             contact_due: time(d.contact_due),
             resolve_due: time(d.resolve_due),
             resolve_rule: d.resolve_span.describe(),
+            provisional: d.provisional,
         }),
         overdue,
         received_at: time(case.received_at),
@@ -352,6 +396,49 @@ pub fn case_json<'a>(
             reopen_count: case.reopen_count,
             return_count: case.return_count,
             merged_into: case.merged_into.as_deref(),
+            lead: case.lead.as_ref().map(|u| unit_ref(juris, u)),
+            summons: case
+                .summons
+                .iter()
+                .map(|s| SummonsView {
+                    unit: unit_ref(juris, &s.unit),
+                    summoned_at: time(s.summoned_at),
+                    report_in_due: time(s.report_in_due),
+                    reported_at: s.reported_at.map(time),
+                    part: red.opt_text(s.part.as_deref()),
+                })
+                .collect(),
+            supervisions: case
+                .supervisions
+                .iter()
+                .map(|s| SupervisionView {
+                    level: s.level,
+                    level_zh: s.level.name_zh(),
+                    note: red.text(&s.note),
+                    due: s.due.map(time),
+                    at: time(s.at),
+                })
+                .collect(),
+            reminders: case.reminders,
+            cards: case
+                .cards
+                .iter()
+                .map(|c| CardView {
+                    id: &c.id,
+                    color: c.color,
+                    color_zh: c.color.name_zh(),
+                    unit: unit_ref(juris, &c.unit),
+                    reason: c.reason,
+                    reason_zh: c.reason.name_zh(),
+                    due: c.due.map(time),
+                    issued_at: time(c.issued_at),
+                    status: c.status,
+                    status_zh: c.status.name_zh(),
+                    appeal_reason: red.opt_text(c.appeal_reason.as_deref()),
+                    decision_reason: red.opt_text(c.decision_reason.as_deref()),
+                })
+                .collect(),
+            callback_attempts: case.callback_attempts,
             version: case.version,
         }),
     }

@@ -378,8 +378,9 @@ fn card_reason(kind: DeadlineKind) -> Option<CardReason> {
 
 /// What the case's deadlines mean at `now`: warnings, misses, and the cards they earn, in the
 /// order they fell due. `month_yellows(unit, at)` is how many yellow cards (not revoked) the unit
-/// already holds in `at`'s calendar month on other cases; crossing the monthly limit earns a red
-/// card. Deadlines that were already fired are not fired again, so asking twice is harmless.
+/// already holds in `at`'s calendar month, on every case this one included (as stored); crossing
+/// the monthly limit earns a red card. Deadlines that were already fired are not fired again, so
+/// asking twice is harmless.
 pub fn due_events(
     case: &Case,
     now: Time,
@@ -429,10 +430,8 @@ pub fn due_events(
                     decision_reason: None,
                 };
                 out.push(CaseEvent::YellowCard { card: card.clone() });
-                let this_case = case
-                    .cards
+                let this_batch = yellows
                     .iter()
-                    .chain(&yellows)
                     .filter(|c| {
                         c.color == CardColor::Yellow
                             && c.counts()
@@ -440,7 +439,7 @@ pub fn due_events(
                             && same_month(c.issued_at, at)
                     })
                     .count() as u32;
-                let held = month_yellows(&d.unit, at) + this_case + 1;
+                let held = month_yellows(&d.unit, at) + this_batch + 1;
                 yellows.push(card);
                 if held == rules.yellow_limit_per_month + 1 {
                     out.push(CaseEvent::RedCard {

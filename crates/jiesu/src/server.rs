@@ -28,6 +28,16 @@ pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Sto
     Ok(store)
 }
 
+/// This process's name in leases: host, process id and a random suffix (two processes on one
+/// host, or one restarted with the same pid, never share a name).
+pub fn node_name() -> String {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into());
+    let suffix: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{host}-{}-{suffix}", std::process::id())
+}
+
 pub fn random_password() -> anyhow::Result<String> {
     let mut b = [0u8; 9];
     // No fallback: an admin password must never be predictable.
@@ -163,6 +173,7 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
         .with_context(|| format!("cannot listen on {listen}"))?;
     start_housekeeping(state.store.clone());
     crate::calendar_watch::start(state.clone());
+    crate::clock::start(state.clone(), node_name());
     println!("jiesu listening on http://{}", listener.local_addr()?);
     jiesu_api::serve(listener, jiesu_api::router(state), shutdown_signal()).await?;
     Ok(())

@@ -6,6 +6,7 @@
 //! (group commit): a caller hears "done" only after that transaction has committed.
 
 mod chain;
+mod clock;
 mod monitoring;
 mod reads;
 mod recalendar;
@@ -74,6 +75,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_sessions_expiry.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_clock.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -86,6 +88,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/postgres/0004_sessions_expiry.sql"),
     ),
+    (6, include_str!("../migrations/postgres/0006_clock.sql")),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

@@ -84,12 +84,13 @@ pub(crate) enum Op {
         juris: Arc<Jurisdiction>,
         alarm: Box<NewAlarm>,
     },
-    /// An event the system writes (not a user's command), on a case still at `version`.
+    /// Events the system writes (not a user's command), on a case still at `version`; none
+    /// refreshes the projection (the clock's `next_fire`).
     SystemEvent {
         juris: Arc<Jurisdiction>,
         case_id: String,
         version: u64,
-        event: Box<CaseEvent>,
+        events: Vec<CaseEvent>,
         now: Time,
     },
 }
@@ -327,11 +328,11 @@ async fn run_batch<D: WriteDb>(
                 juris,
                 case_id,
                 version,
-                event,
+                events,
                 now,
             } => {
                 out.push(
-                    run_system_event(&mut tx, &mut head, juris, case_id, *version, event, *now)
+                    run_system_event(&mut tx, &mut head, juris, case_id, *version, events, *now)
                         .await?,
                 );
                 i += 1;
@@ -444,7 +445,7 @@ async fn run_system_event<T: WriteTx>(
     juris: &Jurisdiction,
     case_id: &str,
     version: u64,
-    event: &CaseEvent,
+    events: &[CaseEvent],
     now: Time,
 ) -> Result<Result<Outcome, StoreError>, WriteError> {
     let Some(doc) = tx.case_doc(case_id).await? else {
@@ -458,16 +459,7 @@ async fn run_system_event<T: WriteTx>(
         // Computed on a trail that has grown since: the caller computes again.
         return Ok(Err(StoreError::Stale));
     }
-    append_events(
-        tx,
-        head,
-        juris,
-        &mut case,
-        std::slice::from_ref(event),
-        &ActorRef::system(),
-        now,
-    )
-    .await?;
+    append_events(tx, head, juris, &mut case, events, &ActorRef::system(), now).await?;
     Ok(Ok(Outcome::Case(Box::new(case), false)))
 }
 
@@ -825,6 +817,8 @@ pub(crate) struct ProjectionRow {
     is_open: i64,
     next_due: i64,
     resolve_due: Option<i64>,
+    /// When the clock must look at the case next (`None`: nothing pending).
+    next_fire: Option<i64>,
     reporter_user: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -864,6 +858,8 @@ impl ProjectionRow {
                 .deadlines
                 .as_ref()
                 .map(|d| d.resolve_due.timestamp_millis()),
+            next_fire: jiesu_domain::supervision::next_fire(case, &juris.ctx())
+                .map(|t| t.timestamp_millis()),
             reporter_user: case.draft.reporter.user_id.clone(),
             created_at: case.received_at.timestamp_millis(),
             updated_at: case.updated_at.timestamp_millis(),
@@ -1001,12 +997,25 @@ impl Store {
         event: CaseEvent,
         now: Time,
     ) -> Result<Case, StoreError> {
+        self.system_events(juris, case_id, version, vec![event], now)
+            .await
+    }
+
+    /// Writes system events (none: only recomputes the projection) on a case still at `version`.
+    pub async fn system_events(
+        &self,
+        juris: Arc<Jurisdiction>,
+        case_id: &str,
+        version: u64,
+        events: Vec<CaseEvent>,
+        now: Time,
+    ) -> Result<Case, StoreError> {
         match self
             .submit(Op::SystemEvent {
                 juris,
                 case_id: case_id.to_string(),
                 version,
-                event: Box::new(event),
+                events,
                 now,
             })
             .await?

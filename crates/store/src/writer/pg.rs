@@ -162,8 +162,8 @@ impl WriteTx for PgTx {
             let sql = format!(
                 "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
                  assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-                 version, last_hash, idempotency_key, idempotency_fingerprint, doc) VALUES {}",
-                values_list(chunk.len(), 24)
+                 version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire) VALUES {}",
+                values_list(chunk.len(), 25)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -191,7 +191,8 @@ impl WriteTx for PgTx {
                     .bind(&r.last_hash)
                     .bind(r.idempotency_key.as_deref())
                     .bind(r.idempotency_fingerprint.as_deref())
-                    .bind(&r.doc);
+                    .bind(&r.doc)
+                    .bind(r.next_fire);
             }
             q.execute(&mut *self.tx).await?;
         }
@@ -201,7 +202,8 @@ impl WriteTx for PgTx {
     async fn update_projection(&mut self, r: &ProjectionRow) -> Result<(), WriteError> {
         sqlx::query(
             "UPDATE cases SET state = $2, assigned_unit = $3, scope_path = $4, waiting_on = $5, is_open = $6, \
-             next_due = $7, resolve_due = $8, updated_at = $9, version = $10, last_hash = $11, doc = $12 WHERE id = $1",
+             next_due = $7, resolve_due = $8, updated_at = $9, version = $10, last_hash = $11, doc = $12, \
+             next_fire = $13 WHERE id = $1",
         )
         .bind(&r.id)
         .bind(r.state)
@@ -215,6 +217,7 @@ impl WriteTx for PgTx {
         .bind(r.version)
         .bind(&r.last_hash)
         .bind(&r.doc)
+        .bind(r.next_fire)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -198,8 +198,8 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
              assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-             version, last_hash, idempotency_key, idempotency_fingerprint, doc) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+             version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         )?;
         for r in rows {
             stmt.execute(params![
@@ -226,7 +226,8 @@ impl WriteTx for SqliteTx<'_> {
                 r.last_hash,
                 r.idempotency_key,
                 r.idempotency_fingerprint,
-                r.doc
+                r.doc,
+                r.next_fire
             ])?;
         }
         Ok(())
@@ -236,7 +237,8 @@ impl WriteTx for SqliteTx<'_> {
         self.tx
             .prepare_cached(
                 "UPDATE cases SET state = ?2, assigned_unit = ?3, scope_path = ?4, waiting_on = ?5, is_open = ?6, \
-                 next_due = ?7, resolve_due = ?8, updated_at = ?9, version = ?10, last_hash = ?11, doc = ?12 WHERE id = ?1",
+                 next_due = ?7, resolve_due = ?8, updated_at = ?9, version = ?10, last_hash = ?11, doc = ?12, \
+                 next_fire = ?13 WHERE id = ?1",
             )?
             .execute(params![
                 r.id,
@@ -250,7 +252,8 @@ impl WriteTx for SqliteTx<'_> {
                 r.updated_at,
                 r.version,
                 r.last_hash,
-                r.doc
+                r.doc,
+                r.next_fire
             ])?;
         Ok(())
     }
