@@ -430,7 +430,7 @@ pub fn users_file(users: &[DemoUser]) -> String {
     s
 }
 
-fn actor_of(u: &DemoUser) -> Actor {
+pub fn actor_of(u: &DemoUser) -> Actor {
     Actor {
         user_id: format!("u-{}", u.username),
         username: u.username.clone(),

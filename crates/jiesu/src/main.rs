@@ -254,6 +254,14 @@ enum BenchCmd {
         #[arg(long)]
         database: Option<String>,
     },
+    /// The deadline clock over many pending deadlines: memory, idle tick, firing rate.
+    Clock {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// An empty PostgreSQL database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Worklist latency against an existing data dir (build it with `demo --cases 1000000 --no-serve`).
     Worklist {
         #[arg(long)]
@@ -774,6 +782,8 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             let backend = format!("{:?}", store.backend());
             let writer = store.clone();
             let state = server::app_state(store).await?;
+            // Intake is measured as a server runs it: with the deadline clock on.
+            jiesu::clock::start(state.clone(), server::node_name());
             let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
             let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let echo_addr = echo.local_addr()?;
@@ -891,6 +901,12 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
                     100.0 * echo_cpu / intake_cpu.max(1e-9)
                 );
             }
+            Ok(())
+        }
+        BenchCmd::Clock { cases, database } => {
+            let dir = tempfile_dir()?;
+            jiesu::bench_clock::run(cases, database, &dir, now()).await?;
+            let _ = std::fs::remove_dir_all(&dir);
             Ok(())
         }
         BenchCmd::Worklist {

@@ -251,9 +251,25 @@ async fn restart_loses_and_doubles_nothing(database: Option<String>) {
     // One more restart changes nothing: nothing lost, nothing fired twice.
     let node = Node::start(dir, database, "fourth");
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // (By now the two-minute contact deadlines have fallen due too: count each kind.)
     for id in [&down, &up] {
-        assert_eq!(events(&node.store, id, "deadline_missed").await.len(), 1);
-        assert_eq!(events(&node.store, id, "yellow_card").await.len(), 1);
+        let missed = events(&node.store, id, "deadline_missed").await;
+        let cards = events(&node.store, id, "yellow_card").await;
+        for kind in ["accept", "contact"] {
+            let n = missed.iter().filter(|(_, d)| d["kind"] == kind).count();
+            assert!(n <= 1, "{kind} fired {n} times on {id}");
+            let reason = format!("{kind}_late");
+            let c = cards
+                .iter()
+                .filter(|(_, d)| d["card"]["reason"] == reason.as_str())
+                .count();
+            assert_eq!(c, n, "one card per miss");
+        }
+        assert_eq!(
+            missed.iter().filter(|(_, d)| d["kind"] == "accept").count(),
+            1,
+            "accept fired once on {id}"
+        );
     }
     let report = node.store.verify().await.unwrap();
     assert!(report.first_broken.is_none(), "{report:?}");
