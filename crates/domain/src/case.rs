@@ -2051,6 +2051,28 @@ impl Case {
         }
     }
 
+    /// Units taking part besides the holder and the intake unit (co-units, summoned units, units
+    /// that held it before), each with whether it still owes a report-in or its part.
+    pub fn parties(&self) -> Vec<(&UnitId, bool)> {
+        let mut v: Vec<(&UnitId, bool)> = Vec::new();
+        let open = self.state.is_open();
+        for u in self.involved_units.iter().chain(self.co_units.iter()) {
+            if Some(u) == self.assigned_unit.as_ref()
+                || u == &self.intake_unit
+                || v.iter().any(|(x, _)| *x == u)
+            {
+                continue;
+            }
+            let owes = open
+                && self
+                    .summons
+                    .iter()
+                    .any(|s| &s.unit == u && (s.reported_at.is_none() || s.part.is_none()));
+            v.push((u, owes));
+        }
+        v
+    }
+
     /// The deadline that falls next for whoever holds the case, for worklist ordering.
     pub fn next_due(&self) -> Option<Time> {
         let d = self.deadlines.as_ref()?;

@@ -1057,7 +1057,81 @@ async fn reference_and_ops(env: &Env) {
     assert!(text.contains("jiesu_writer_batches_total"));
 }
 
+/// A co-unit is summoned with the dispatch: it finds the case in its list and, while it owes its
+/// report-in and part, on its worklist; the lead's reply waits for its part.
+async fn summoned_units_find_their_cases(env: &Env) {
+    let (op, disp) = (env.login("operator").await, env.login("dispatcher").await);
+    let id = create(&op, "丹二巷占道经营（需城管与市场监管联合处置）").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &disp,
+        &id,
+        json!({"type": "dispatch", "unit": DEPT1, "co_units": ["420381D02"]}),
+    )
+    .await;
+    let lead = env.login("handler_d01").await;
+    let co = env.login("handler_d02").await;
+    let on = |v: Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id.as_str())
+    };
+    assert!(
+        on(co.get("/api/v1/cases?limit=200").await.unwrap().json()),
+        "co-unit's list"
+    );
+    assert!(
+        on(co.get("/api/v1/worklist?limit=200").await.unwrap().json()),
+        "co-unit's worklist"
+    );
+    ok(&lead, &id, json!({"type": "accept"})).await;
+    ok(&lead, &id, json!({"type": "contact"})).await;
+    assert_problem(
+        &cmd(
+            &lead,
+            &id,
+            json!({"type": "reply", "outcome": "resolved", "text": "已处理"}),
+        )
+        .await,
+        409,
+        "parts_missing",
+    );
+    ok(&co, &id, json!({"type": "report_in", "note": "已到场"})).await;
+    assert_problem(
+        &cmd(&co, &id, json!({"type": "report_in"})).await,
+        409,
+        "already_done",
+    );
+    let c = ok(
+        &co,
+        &id,
+        json!({"type": "record_part", "text": "已对无证摊贩立案查处"}),
+    )
+    .await;
+    assert_eq!(c["summons"][0]["part"], "已对无证摊贩立案查处");
+    assert!(
+        !on(co.get("/api/v1/worklist?limit=200").await.unwrap().json()),
+        "nothing owed"
+    );
+    assert!(
+        on(co.get("/api/v1/cases?limit=200").await.unwrap().json()),
+        "still listed"
+    );
+    let c = ok(
+        &lead,
+        &id,
+        json!({"type": "reply", "outcome": "resolved", "text": "已联合处置"}),
+    )
+    .await;
+    assert_eq!(c["state"], "replied");
+}
+
 on_both_backends!(
+    summoned_units_find_their_cases,
     main_line,
     refusals,
     return_and_redispatch,

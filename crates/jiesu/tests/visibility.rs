@@ -201,13 +201,11 @@ async fn no_personal_data_leaks(env: &Env) {
                 assert_eq!(events[0]["type"], "received");
                 check_reporter(&events[0]["data"]["draft"]["reporter"], p, sees, &what);
             }
-            // The list holds the case when GET answers it, shown the same way. (A co-unit reads
-            // the case but does not list it yet: the list query knows the held and filing units.)
+            // The list holds the case exactly when GET answers it (co-units included), shown
+            // the same way.
             let items = list.json()["items"].as_array().cloned().unwrap_or_default();
             let item = items.iter().find(|i| i["id"] == id.as_str());
-            if user != "cadre01" {
-                assert_eq!(item.is_some(), sees != Nothing, "{what}: list");
-            }
+            assert_eq!(item.is_some(), sees != Nothing, "{what}: list");
             assert!(item.is_none() || sees != Nothing, "{what}: list");
             if let Some(i) = item {
                 check_reporter(&i["reporter"], p, sees, &format!("{what}: list"));

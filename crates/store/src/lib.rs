@@ -76,6 +76,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0004_sessions_expiry.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_clock.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_case_parties.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -89,6 +93,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0004_sessions_expiry.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_clock.sql")),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_case_parties.sql"),
+    ),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

@@ -107,8 +107,12 @@ impl Store {
         for p in &f.scope_paths {
             let a = next(&mut binds, like_prefix(p));
             let b = next(&mut binds, like_prefix(p));
+            let c = next(&mut binds, like_prefix(p));
+            // A case is listed where it can be read: its holder, its intake unit, and every
+            // unit taking part (co-units, summoned units, earlier holders).
             ors.push(format!(
-                "scope_path LIKE {a} ESCAPE '\\' OR intake_path LIKE {b} ESCAPE '\\'"
+                "scope_path LIKE {a} ESCAPE '\\' OR intake_path LIKE {b} ESCAPE '\\' \
+                 OR id IN (SELECT case_id FROM case_parties WHERE path LIKE {c} ESCAPE '\\')"
             ));
         }
         if let Some(u) = &f.reporter_user {
@@ -158,17 +162,36 @@ impl Store {
             return Ok(vec![]);
         }
         let marks: Vec<String> = (1..=units.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT doc FROM cases WHERE waiting_on IN ({}) ORDER BY next_due, id LIMIT {}",
-            marks.join(", "),
-            limit.clamp(1, 500)
+        let limit = limit.clamp(1, 500);
+        // Waiting on a unit: it holds the case (the worklist index gives these in order), or it
+        // was summoned and owes its report-in or part (few; merged in by due time).
+        let held = format!(
+            "SELECT doc FROM cases WHERE waiting_on IN ({}) ORDER BY next_due, id LIMIT {limit}",
+            marks.join(", ")
         );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for u in units {
-            q = q.bind(u.as_str());
+        let owed = format!(
+            "SELECT c.doc FROM case_parties p JOIN cases c ON c.id = p.case_id \
+             WHERE p.waiting = 1 AND p.unit_id IN ({}) ORDER BY c.next_due, c.id LIMIT {limit}",
+            marks.join(", ")
+        );
+        let mut docs = Vec::new();
+        for sql in [held, owed] {
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for u in units {
+                q = q.bind(u.as_str());
+            }
+            docs.extend(q.fetch_all(&self.read).await?);
         }
-        let docs = q.fetch_all(&self.read).await?;
-        docs.iter().map(|d| parse_doc(d)).collect()
+        let mut cases: Vec<Case> = docs
+            .iter()
+            .map(|d| parse_doc(d))
+            .collect::<Result<_, _>>()?;
+        // The same order as the index: no deadline sorts last.
+        let due = |c: &Case| c.next_due().map_or(i64::MAX, |t| t.timestamp_millis());
+        cases.sort_by(|a, b| (due(a), &a.id).cmp(&(due(b), &b.id)));
+        cases.dedup_by(|a, b| a.id == b.id);
+        cases.truncate(limit as usize);
+        Ok(cases)
     }
 
     /// Events in the log, from the chain head (one row, no scan).

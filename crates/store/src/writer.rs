@@ -194,6 +194,12 @@ pub(crate) trait WriteTx {
     async fn insert_projections(&mut self, rows: &[ProjectionRow]) -> Result<(), WriteError>;
     /// Rewrites the changing columns of an existing case's projection.
     async fn update_projection(&mut self, row: &ProjectionRow) -> Result<(), WriteError>;
+    /// Replaces a case's `case_parties` rows: (unit, path, waiting).
+    async fn replace_parties(
+        &mut self,
+        case_id: &str,
+        rows: &[(String, String, i64)],
+    ) -> Result<(), WriteError>;
     /// Stores samples; a repeat of a key replaces the earlier copy.
     async fn upsert_samples(&mut self, rows: &[&SampleRow]) -> Result<(), WriteError>;
     /// Opens an alarm (the unique index allows one open per station and problem).
@@ -418,6 +424,7 @@ async fn append_events<T: WriteTx>(
     actor: &ActorRef,
     now: Time,
 ) -> Result<(), WriteError> {
+    let parties_before = parties_of(juris, case);
     let mut prev = tx.last_hash(&case.id).await?;
     let mut rows = Vec::with_capacity(events.len());
     for ev in events {
@@ -435,8 +442,20 @@ async fn append_events<T: WriteTx>(
         rows.push(row);
     }
     tx.insert_events(&rows).await?;
+    let parties = parties_of(juris, case);
+    if parties != parties_before {
+        tx.replace_parties(&case.id, &parties).await?;
+    }
     tx.update_projection(&ProjectionRow::new(juris, case, &prev, None)?)
         .await
+}
+
+/// The `case_parties` rows of a case: (unit, its path, whether it owes something).
+fn parties_of(juris: &Jurisdiction, case: &Case) -> Vec<(String, String, i64)> {
+    case.parties()
+        .into_iter()
+        .map(|(u, waiting)| (u.to_string(), path_of(juris, u), i64::from(waiting)))
+        .collect()
 }
 
 async fn run_system_event<T: WriteTx>(
@@ -530,6 +549,7 @@ async fn run_import<T: WriteTx>(
 ) -> Result<Result<Outcome, StoreError>, WriteError> {
     let mut event_rows = Vec::new();
     let mut projections = Vec::with_capacity(cases.len());
+    let mut parties_rows: Vec<(String, Vec<(String, String, i64)>)> = Vec::new();
     let mut last_number: HashMap<String, i64> = HashMap::new();
     for ic in cases {
         let Some((first, at, _)) = ic.events.first() else {
@@ -555,9 +575,16 @@ async fn run_import<T: WriteTx>(
             *e = (*e).max(seq);
         }
         projections.push(ProjectionRow::new(juris, &case, &prev, None)?);
+        let parties = parties_of(juris, &case);
+        if !parties.is_empty() {
+            parties_rows.push((case.id.clone(), parties));
+        }
     }
     tx.insert_events(&event_rows).await?;
     tx.insert_projections(&projections).await?;
+    for (id, rows) in &parties_rows {
+        tx.replace_parties(id, rows).await?;
+    }
     for (day, seq) in last_number {
         tx.raise_number(&day, seq).await?;
     }

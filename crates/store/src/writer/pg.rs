@@ -246,6 +246,29 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
+    async fn replace_parties(
+        &mut self,
+        case_id: &str,
+        rows: &[(String, String, i64)],
+    ) -> Result<(), WriteError> {
+        sqlx::query("DELETE FROM case_parties WHERE case_id = $1")
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?;
+        for (unit, path, waiting) in rows {
+            sqlx::query(
+                "INSERT INTO case_parties (case_id, unit_id, path, waiting) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(case_id)
+            .bind(unit)
+            .bind(path)
+            .bind(waiting)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn insert_alarm(
         &mut self,
         mn: &str,

@@ -277,6 +277,23 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn replace_parties(
+        &mut self,
+        case_id: &str,
+        rows: &[(String, String, i64)],
+    ) -> Result<(), WriteError> {
+        self.tx
+            .prepare_cached("DELETE FROM case_parties WHERE case_id = ?1")?
+            .execute(params![case_id])?;
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO case_parties (case_id, unit_id, path, waiting) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (unit, path, waiting) in rows {
+            stmt.execute(params![case_id, unit, path, waiting])?;
+        }
+        Ok(())
+    }
+
     async fn insert_alarm(
         &mut self,
         mn: &str,
