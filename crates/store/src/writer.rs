@@ -450,8 +450,11 @@ async fn append_events<T: WriteTx>(
         .await
 }
 
-/// The `case_parties` rows of a case: (unit, its path, whether it owes something).
-fn parties_of(juris: &Jurisdiction, case: &Case) -> Vec<(String, String, i64)> {
+/// A `case_parties` row: (unit, its path, whether it owes something).
+pub(crate) type PartyRow = (String, String, i64);
+
+/// The `case_parties` rows of a case.
+fn parties_of(juris: &Jurisdiction, case: &Case) -> Vec<PartyRow> {
     case.parties()
         .into_iter()
         .map(|(u, waiting)| (u.to_string(), path_of(juris, u), i64::from(waiting)))
@@ -549,7 +552,7 @@ async fn run_import<T: WriteTx>(
 ) -> Result<Result<Outcome, StoreError>, WriteError> {
     let mut event_rows = Vec::new();
     let mut projections = Vec::with_capacity(cases.len());
-    let mut parties_rows: Vec<(String, Vec<(String, String, i64)>)> = Vec::new();
+    let mut parties_rows: Vec<(String, Vec<PartyRow>)> = Vec::new();
     let mut last_number: HashMap<String, i64> = HashMap::new();
     for ic in cases {
         let Some((first, at, _)) = ic.events.first() else {
