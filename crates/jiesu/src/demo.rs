@@ -545,7 +545,10 @@ fn fire_at(
             CaseEvent::RedCard { card } => card.issued_at,
             _ => at,
         }
-        .min(at);
+        // A deadline that came alive already past its warning (a resumed or reopened case) is
+        // warned when it does: the trail runs forward.
+        .min(at)
+        .max(case.updated_at);
         case.evolve(&e, when);
         events.push((e, when, ActorRef::system()));
     }
@@ -736,6 +739,7 @@ impl<'a> History<'a> {
         let Some(actor) = self.actors.get(who) else {
             return false;
         };
+        let at = at.max(case.updated_at);
         if at >= self.now {
             return false;
         }
@@ -959,7 +963,8 @@ impl<'a> History<'a> {
             let Some(actor) = actors.get(who) else {
                 return false;
             };
-            let at = t + Duration::minutes(rng.range(minutes.0, minutes.1));
+            // After the last event, the clock's included (a refused step may have fired some).
+            let at = t.max(case.updated_at) + Duration::minutes(rng.range(minutes.0, minutes.1));
             if at >= now {
                 return false;
             }
@@ -1105,7 +1110,7 @@ impl<'a> History<'a> {
             r,
             &handler,
             Command::Accept { note: None },
-            if lag { (60, 420) } else { (5, 100) },
+            if lag { (150, 900) } else { (5, 100) },
             actors,
         ) || stop == 2
         {
@@ -1314,7 +1319,7 @@ impl<'a> History<'a> {
                 text: text.clone(),
                 reason: reason.clone(),
             },
-            if lag { (2000, 16000) } else { (120, 8000) },
+            if lag { (6000, 24000) } else { (120, 6000) },
             actors,
         ) || stop == 5
         {
