@@ -56,7 +56,7 @@ impl<'a> Redactor<'a> {
         self.disclosure.internal
     }
 
-    fn name(&self) -> Option<Cow<'a, str>> {
+    pub fn name(&self) -> Option<Cow<'a, str>> {
         let name = self.reporter.name.as_deref();
         match self.disclosure.name {
             Reveal::Full => name.map(Cow::Borrowed),
@@ -65,7 +65,7 @@ impl<'a> Redactor<'a> {
         }
     }
 
-    fn phone(&self) -> Option<Cow<'a, str>> {
+    pub fn phone(&self) -> Option<Cow<'a, str>> {
         let phone = self.reporter.phone.as_deref();
         match self.disclosure.phone {
             Reveal::Full => phone.map(Cow::Borrowed),

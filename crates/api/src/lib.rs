@@ -10,6 +10,7 @@ pub mod monitoring;
 pub mod openapi;
 pub mod password;
 pub mod problem;
+mod supervision;
 pub mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,6 +243,28 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/v1/callbacks",
+        summary: "Cases waiting for their callback in your scope, oldest approval first",
+        summary_zh: "回访队列",
+        tag: "supervision",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/supervision/board",
+        summary: "Per unit: open, near-due and overdue cases, cards, appeals and supervisions",
+        summary_zh: "督办看板",
+        tag: "supervision",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/v1/units",
         summary: "The org tree",
         summary_zh: "组织机构",
@@ -395,6 +418,8 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/cases/{id}/timeline") => get(cases::timeline),
         ("post", "/api/v1/cases/{id}/commands") => post(cases::command),
         ("get", "/api/v1/worklist") => get(cases::worklist),
+        ("get", "/api/v1/callbacks") => get(supervision::callbacks),
+        ("get", "/api/v1/supervision/board") => get(supervision::board),
         ("get", "/api/v1/units") => get(meta::units),
         ("get", "/api/v1/categories") => get(meta::categories),
         ("get", "/api/v1/calendar/days") => get(meta::calendar_days),

@@ -1751,6 +1751,9 @@ impl Case {
                     None => {
                         self.assigned_unit = None;
                         self.co_units.clear();
+                        // Back at the dispatcher, nobody is summoned: the next dispatch summons anew.
+                        self.summons.clear();
+                        self.lead = None;
                         self.state = S::Received;
                     }
                 }

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use jiesu_domain::case::{ReplyOutcome, ReviewDecision, Satisfaction};
+use jiesu_domain::supervision::{AppealDecision, SuperviseLevel, due_events};
 use jiesu_domain::*;
 use proptest::prelude::*;
 
@@ -54,11 +55,13 @@ fn any_command() -> impl Strategy<Value = Command> {
             },
             comment: Some("意见".into())
         }),
-        (any::<bool>(), sat).prop_map(|(r, s)| Command::Callback {
-            unit_at_fault: None,
-            resolved: r,
-            satisfaction: s,
-            note: None
+        (any::<bool>(), sat, prop::option::of(any::<bool>())).prop_map(|(r, s, f)| {
+            Command::Callback {
+                unit_at_fault: f,
+                resolved: r,
+                satisfaction: s,
+                note: None,
+            }
         }),
         Just(Command::Close { note: None }),
         Just(Command::Reopen {
@@ -82,6 +85,59 @@ fn any_command() -> impl Strategy<Value = Command> {
         Just(Command::Annotate {
             text: "备注".into()
         }),
+        supervision_command(),
+    ]
+}
+
+/// The supervision commands (吹哨报到, 督办, 催办, appeals), and dispatch with co-units.
+fn supervision_command() -> impl Strategy<Value = Command> {
+    let unit = || {
+        prop::sample::select(vec![
+            "deptA", "deptB", "street1", "comm1", "grid1", "street2", "county", "nowhere",
+        ])
+    };
+    let card = prop::sample::select(vec!["Y1", "Y2", "Y3", "R1", "R2"]);
+    prop_oneof![
+        (unit(), prop::collection::vec(unit(), 0..3)).prop_map(|(u, co)| Command::Dispatch {
+            unit: UnitId::new(u),
+            co_units: co.into_iter().map(UnitId::new).collect(),
+            note: None
+        }),
+        (prop::collection::vec(unit(), 0..3), unit()).prop_map(|(us, lead)| Command::Whistle {
+            units: us.into_iter().map(UnitId::new).collect(),
+            lead: UnitId::new(lead),
+            note: None
+        }),
+        Just(Command::ReportIn { note: None }),
+        Just(Command::RecordPart {
+            text: "已配合".into()
+        }),
+        (
+            prop::sample::select(SuperviseLevel::ALL.to_vec()),
+            prop::option::of(-100i64..5000)
+        )
+            .prop_map(|(level, due)| Command::Supervise {
+                level,
+                note: "督办".into(),
+                // Relative to the test's start: some in the past, most ahead.
+                due: due.map(|m| t("2026-03-02T09:00:00+08:00") + chrono::Duration::minutes(m))
+            }),
+        Just(Command::Remind {
+            note: "催办".into()
+        }),
+        card.clone().prop_map(|c| Command::Appeal {
+            card: c.into(),
+            reason: "情况特殊".into()
+        }),
+        (card, any::<bool>()).prop_map(|(c, up)| Command::DecideAppeal {
+            card: c.into(),
+            decision: if up {
+                AppealDecision::Uphold
+            } else {
+                AppealDecision::Revoke
+            },
+            reason: "经核实".into()
+        }),
     ]
 }
 
@@ -101,6 +157,7 @@ fn actors() -> Vec<Actor> {
         s.admin,
         actor("g", Role::GridWorker, "grid1"),
         actor("sd", Role::Dispatcher, "street1"),
+        actor("sl", Role::Leader, "street1"),
     ]
 }
 
@@ -109,7 +166,7 @@ proptest! {
 
     #[test]
     fn no_command_sequence_breaks_an_invariant(
-        steps in prop::collection::vec((any_command(), 0usize..13, 1i64..3000, any::<bool>()), 1..60)
+        steps in prop::collection::vec((any_command(), 0usize..14, 1i64..3000, any::<bool>()), 1..60)
     ) {
         let w = world();
         let people = actors();
@@ -160,11 +217,35 @@ proptest! {
                     }
                     prop_assert_eq!(case.version, before.version + events.len() as u64);
                     if before.state == CaseState::Merged {
-                        let annotate = matches!(cmd, Command::Annotate { .. });
-                        prop_assert!(annotate, "a merged case only takes annotations");
+                        // Its cards still count against their units, so they stay appealable.
+                        let allowed = matches!(
+                            cmd,
+                            Command::Annotate { .. } | Command::Appeal { .. } | Command::DecideAppeal { .. }
+                        );
+                        prop_assert!(allowed, "a merged case only takes annotations and appeals");
                     }
                 }
             }
+            // The clock: what is due now fires once; asked again at once, nothing more.
+            let fired = due_events(&case, now, &w.ctx(), &|_, _| 0);
+            for e in &fired {
+                case.evolve(e, now);
+                trail.push((e.clone(), now));
+            }
+            let again = due_events(&case, now, &w.ctx(), &|_, _| 0);
+            prop_assert!(again.is_empty(), "fired twice: {:?}", again);
+            if let Some(next) = supervision::next_fire(&case, &w.ctx()) {
+                prop_assert!(next > now, "next_fire {} is not after {}", next, now);
+            }
+            // Card ids are unique within the case; a summoned unit is summoned once.
+            let mut ids: Vec<&str> = case.cards.iter().map(|c| c.id.as_str()).collect();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), case.cards.len());
+            let mut units: Vec<&UnitId> = case.summons.iter().map(|s| &s.unit).collect();
+            units.sort();
+            units.dedup();
+            prop_assert_eq!(units.len(), case.summons.len());
             // A closed case has a callback or a direct answer.
             if case.state == CaseState::Closed {
                 prop_assert!(case.callback.is_some() || case.direct_answer.is_some());

@@ -2,13 +2,17 @@
 //! departments, categories, users for every role) and twelve months of case history, made by
 //! running real domain commands at historical times so every trail is a valid one.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use chrono::{Duration, Timelike};
 use jiesu_domain::case::{ReplyOutcome, Reporter, ReviewDecision, Satisfaction};
+use jiesu_domain::supervision::{
+    AppealDecision, CardStatus, SuperviseLevel, due_events, live_deadlines, next_fire, warn_at,
+};
 use jiesu_domain::{
-    Actor, Case, CaseDraft, CaseEvent, Category, Channel, Command, Grant, Jurisdiction, Kind,
-    OrgUnit, Role, Time, UnitId, UnitKind, Urgency,
+    Actor, Case, CaseDraft, CaseEvent, CaseState, Category, Channel, Command, Grant, Jurisdiction,
+    Kind, OrgUnit, Role, Time, UnitId, UnitKind, Urgency,
 };
 use jiesu_store::{ActorRef, ImportedCase, NewUser, Store};
 
@@ -483,6 +487,71 @@ pub struct History<'a> {
     citizens: Vec<String>,
     /// The latest case of each category at each place, a merge target for a repeat.
     recent: HashMap<(usize, usize), (String, Time)>,
+    /// Yellow cards issued so far per unit and month (`YYYY-MM`), for the monthly limit.
+    yellows: RefCell<HashMap<(UnitId, String), u32>>,
+    /// The units that do clearly worse: slow to accept and to reply, more returns.
+    laggards: Vec<UnitId>,
+}
+
+/// What the deadline clock would have written on `case` up to `at` (as `supervision::due_events`
+/// answers it), each event stamped with the moment it fell due.
+fn fire_clock(
+    case: &mut Case,
+    events: &mut Vec<(CaseEvent, Time, ActorRef)>,
+    at: Time,
+    ctx: &jiesu_domain::Context<'_>,
+    yellows: &RefCell<HashMap<(UnitId, String), u32>>,
+) {
+    // The clock ran all along: it fires first at the earliest moment due (so the first warning
+    // comes before its miss), then everything else due by `at`. (Firing at every moment in turn
+    // would double the demo's build time for a few more warnings.)
+    if let Some(next) = next_fire(case, ctx).filter(|n| *n <= at) {
+        if next < at {
+            fire_at(case, events, next, ctx, yellows);
+        }
+        fire_at(case, events, at, ctx, yellows);
+    }
+}
+
+fn fire_at(
+    case: &mut Case,
+    events: &mut Vec<(CaseEvent, Time, ActorRef)>,
+    at: Time,
+    ctx: &jiesu_domain::Context<'_>,
+    yellows: &RefCell<HashMap<(UnitId, String), u32>>,
+) {
+    let month = |t: Time| t.format("%Y-%m").to_string();
+    let fired = {
+        let held = yellows.borrow();
+        due_events(case, at, ctx, &|u, t| {
+            held.get(&(u.clone(), month(t))).copied().unwrap_or(0)
+        })
+    };
+    for e in fired {
+        let when = match &e {
+            CaseEvent::DeadlineWarning { kind, unit, due } => live_deadlines(case)
+                .iter()
+                .find(|d| d.kind == *kind && &d.unit == unit && d.due == *due)
+                .map(|d| warn_at(d, ctx.calendar, ctx.policy.supervision.warn_share))
+                .unwrap_or(at),
+            CaseEvent::DeadlineMissed { due, .. } => *due,
+            CaseEvent::YellowCard { card } => {
+                *yellows
+                    .borrow_mut()
+                    .entry((card.unit.clone(), month(card.issued_at)))
+                    .or_insert(0) += 1;
+                card.issued_at
+            }
+            CaseEvent::RedCard { card } => card.issued_at,
+            _ => at,
+        }
+        // A deadline that came alive already past its warning (a resumed or reopened case) is
+        // warned when it does: the trail runs forward.
+        .min(at)
+        .max(case.updated_at);
+        case.evolve(&e, when);
+        events.push((e, when, ActorRef::system()));
+    }
 }
 
 impl<'a> History<'a> {
@@ -586,6 +655,19 @@ impl<'a> History<'a> {
                 .map(|u| u.username.clone())
                 .collect(),
             recent: HashMap::new(),
+            yellows: RefCell::new(HashMap::new()),
+            // Two departments and one town's communities do clearly worse than the rest.
+            laggards: [7usize, 13]
+                .iter()
+                .filter_map(|i| county.departments.get(*i).cloned())
+                .chain(
+                    county
+                        .communities
+                        .get(3)
+                        .into_iter()
+                        .flat_map(|(s, cs)| std::iter::once(s.clone()).chain(cs.iter().cloned())),
+                )
+                .collect(),
         }
     }
 
@@ -640,6 +722,108 @@ impl<'a> History<'a> {
     }
 
     fn one(&mut self, t0: Time, i: usize) -> Option<ImportedCase> {
+        let (imported, case) = self.story(t0, i)?;
+        Some(self.finish(imported, case))
+    }
+
+    /// Gives `cmd` at `at` after the clock has fired what fell due before it.
+    fn act(
+        &self,
+        case: &mut Case,
+        events: &mut Vec<(CaseEvent, Time, ActorRef)>,
+        who: &str,
+        cmd: Command,
+        at: Time,
+    ) -> bool {
+        let ctx = self.juris.ctx();
+        let Some(actor) = self.actors.get(who) else {
+            return false;
+        };
+        let at = at.max(case.updated_at);
+        if at >= self.now {
+            return false;
+        }
+        fire_clock(case, events, at, &ctx, &self.yellows);
+        match case.apply(&cmd, actor, at, &ctx) {
+            Ok(evs) => {
+                for e in evs {
+                    case.evolve(&e, at);
+                    events.push((e, at, ActorRef::of(actor)));
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// After a case's story: some carded units appeal (申诉) and the inspector decides; an open
+    /// case gets what the clock fired up to now.
+    fn finish(&mut self, imported: ImportedCase, mut case: Case) -> ImportedCase {
+        let ImportedCase { id, mut events } = imported;
+        let cards: Vec<(String, UnitId)> = case
+            .cards
+            .iter()
+            .filter(|c| c.status == CardStatus::Active)
+            .map(|c| (c.id.clone(), c.unit.clone()))
+            .collect();
+        for (card, unit) in cards {
+            if !self.rng.chance(0.3) {
+                continue;
+            }
+            let Some(handler) = self.handlers.get(&unit).cloned() else {
+                continue;
+            };
+            let at = case.updated_at + Duration::minutes(self.rng.range(60, 2880));
+            let reason = self
+                .rng
+                .pick_str(&[
+                    "系统派单信息延迟，实际已按时到场处置",
+                    "当日停电，线上系统无法签收，已电话报备",
+                    "诉求人要求改约时间，非本单位原因",
+                ])
+                .to_string();
+            if !self.act(
+                &mut case,
+                &mut events,
+                &handler,
+                Command::Appeal {
+                    card: card.clone(),
+                    reason,
+                },
+                at,
+            ) {
+                continue;
+            }
+            let revoke = self.rng.chance(0.45);
+            let at = case.updated_at + Duration::minutes(self.rng.range(600, 6000));
+            self.act(
+                &mut case,
+                &mut events,
+                "inspector",
+                Command::DecideAppeal {
+                    card,
+                    decision: if revoke {
+                        AppealDecision::Revoke
+                    } else {
+                        AppealDecision::Uphold
+                    },
+                    reason: if revoke {
+                        "经核实申诉理由属实，撤销此牌".into()
+                    } else {
+                        "申诉理由不成立，维持原判".into()
+                    },
+                },
+                at,
+            );
+        }
+        if case.state.is_open() {
+            let ctx = self.juris.ctx();
+            fire_clock(&mut case, &mut events, self.now, &ctx, &self.yellows);
+        }
+        ImportedCase { id, events }
+    }
+
+    fn story(&mut self, t0: Time, i: usize) -> Option<(ImportedCase, Case)> {
         let ctx = self.juris.ctx();
         let li = self.pick_leaf();
         let leaf = &LEAVES[li];
@@ -767,6 +951,7 @@ impl<'a> History<'a> {
             self.juris.org.get(&dispatch_center).map(|u| u.kind),
             Some(UnitKind::Street | UnitKind::Town)
         );
+        let yellows = &self.yellows;
         let mut step = |case: &mut Case,
                         events: &mut Vec<(CaseEvent, Time, ActorRef)>,
                         rng: &mut Rng,
@@ -778,10 +963,12 @@ impl<'a> History<'a> {
             let Some(actor) = actors.get(who) else {
                 return false;
             };
-            let at = t + Duration::minutes(rng.range(minutes.0, minutes.1));
+            // After the last event, the clock's included (a refused step may have fired some).
+            let at = t.max(case.updated_at) + Duration::minutes(rng.range(minutes.0, minutes.1));
             if at >= now {
                 return false;
             }
+            fire_clock(case, events, at, &ctx, yellows);
             match case.apply(&cmd, actor, at, &ctx) {
                 Ok(evs) => {
                     for e in evs {
@@ -810,7 +997,7 @@ impl<'a> History<'a> {
                 (5, 60),
                 &self.actors,
             );
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         let r = &mut self.rng;
         let actors = &self.actors;
@@ -832,10 +1019,10 @@ impl<'a> History<'a> {
                 (3, 15),
                 actors,
             );
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         if stop == 0 {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         // A street sends what happened in one of its communities to that community; the county
         // sends local problems to the street half of the time (属地管理), the rest to departments.
@@ -853,6 +1040,7 @@ impl<'a> History<'a> {
             (self.county.departments.get(leaf.dept)?.clone(), false)
         };
         let handler = handler_of(&unit)?;
+        let lag = self.laggards.contains(&unit);
         if !step(
             &mut case,
             &mut events,
@@ -867,10 +1055,10 @@ impl<'a> History<'a> {
             actors,
         ) || stop == 1
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
-        // A wrongly routed case is sometimes returned and dispatched again.
-        if r.chance(0.04) {
+        // A wrongly routed case is sometimes returned and dispatched again (laggards more often).
+        if r.chance(if lag { 0.2 } else { 0.04 }) {
             step(
                 &mut case,
                 &mut events,
@@ -922,11 +1110,11 @@ impl<'a> History<'a> {
             r,
             &handler,
             Command::Accept { note: None },
-            (5, 150),
+            if lag { (150, 900) } else { (5, 100) },
             actors,
         ) || stop == 2
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         if !step(
             &mut case,
@@ -940,7 +1128,104 @@ impl<'a> History<'a> {
             actors,
         ) || stop == 3
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
+        }
+        // 吹哨报到: a street or community summons departments on a hard case; they report in
+        // and record their parts, and the lead replies.
+        let mut replier = handler.clone();
+        let grassroots = matches!(
+            org.get(case.current_unit()).map(|u| u.kind),
+            Some(UnitKind::Street | UnitKind::Town | UnitKind::Community | UnitKind::Village)
+        );
+        if grassroots && r.chance(0.12) {
+            let depts = &self.county.departments;
+            let first = depts.get(leaf.dept)?.clone();
+            let mut units = vec![first.clone()];
+            let other = r.pick(depts).clone();
+            if other != first && r.chance(0.5) {
+                units.push(other);
+            }
+            let holder = case.current_unit().clone();
+            let lead = if r.chance(0.6) { holder } else { first.clone() };
+            if step(
+                &mut case,
+                &mut events,
+                r,
+                &handler,
+                Command::Whistle {
+                    units: units.clone(),
+                    lead: lead.clone(),
+                    note: Some("问题涉及多个部门职责，请相关部门到场报到、联合处置".into()),
+                },
+                (30, 900),
+                actors,
+            ) {
+                for u in &units {
+                    let Some(h) = handler_of(u) else { continue };
+                    let late = self.laggards.contains(u);
+                    step(
+                        &mut case,
+                        &mut events,
+                        r,
+                        &h,
+                        Command::ReportIn {
+                            note: Some("已安排专人到场".into()),
+                        },
+                        if late { (90, 900) } else { (10, 100) },
+                        actors,
+                    );
+                    step(
+                        &mut case,
+                        &mut events,
+                        r,
+                        &h,
+                        Command::RecordPart {
+                            text: "已按职责完成现场核查和处置，处理情况已反馈牵头单位".into(),
+                        },
+                        (120, 3000),
+                        actors,
+                    );
+                }
+                if let Some(h) = handler_of(&lead) {
+                    replier = h;
+                }
+            }
+        }
+        // 督办 by the county's leader on some cases, and reminders (催办).
+        if r.chance(0.03) {
+            let level = *r.pick(SuperviseLevel::ALL);
+            let due = case.updated_at + Duration::days(r.range(3, 12));
+            step(
+                &mut case,
+                &mut events,
+                r,
+                "leader",
+                Command::Supervise {
+                    level,
+                    note: "请责任单位高度重视，限期办结并报送结果".into(),
+                    due: Some(due),
+                },
+                (60, 1440),
+                actors,
+            );
+        }
+        if r.chance(if lag { 0.15 } else { 0.04 }) {
+            let who = if r.chance(0.5) {
+                "leader"
+            } else {
+                dispatcher.as_str()
+            };
+            step(
+                &mut case,
+                &mut events,
+                r,
+                who,
+                Command::Remind {
+                    note: "该工单临近时限，请抓紧办理".into(),
+                },
+                (600, 4000),
+                actors,
+            );
         }
         if r.chance(0.05) {
             step(
@@ -1008,10 +1293,10 @@ impl<'a> History<'a> {
                 actors,
             )
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         if stop == 4 {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         let outcome = if kind == Kind::Inquiry || kind == Kind::Praise {
             ReplyOutcome::Explained
@@ -1028,17 +1313,17 @@ impl<'a> History<'a> {
             &mut case,
             &mut events,
             r,
-            &handler,
+            &replier,
             Command::Reply {
                 outcome,
                 text: text.clone(),
                 reason: reason.clone(),
             },
-            (120, 8000),
+            if lag { (6000, 24000) } else { (120, 6000) },
             actors,
         ) || stop == 5
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
         if r.chance(0.05) {
             step(
@@ -1057,7 +1342,7 @@ impl<'a> History<'a> {
                 &mut case,
                 &mut events,
                 r,
-                &handler,
+                &replier,
                 Command::Reply {
                     outcome,
                     text: format!("{text}（已补充现场照片和处置记录）"),
@@ -1067,6 +1352,14 @@ impl<'a> History<'a> {
                 actors,
             );
         }
+        // The operator who took the call calls back; the centre's dispatcher for other channels.
+        let caller = if intake_user.starts_with("operator") {
+            intake_user.clone()
+        } else if dispatch_center.as_str() == COUNTY {
+            "operator".to_string()
+        } else {
+            dispatcher.clone()
+        };
         if !step(
             &mut case,
             &mut events,
@@ -1080,113 +1373,130 @@ impl<'a> History<'a> {
             actors,
         ) || stop == 6
         {
-            return Some(ImportedCase { id, events });
+            // Still in the callback queue: some after an unanswered call or two.
+            if stop == 6 && r.chance(0.4) {
+                step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &caller,
+                    Command::Callback {
+                        unit_at_fault: None,
+                        resolved: false,
+                        satisfaction: Satisfaction::Unreachable,
+                        note: Some("电话无人接听，稍后再拨".into()),
+                    },
+                    (60, 1440),
+                    actors,
+                );
+            }
+            return Some((ImportedCase { id, events }, case));
         }
-        // The operator who took the call calls back; the centre's dispatcher for other channels.
-        let caller = if intake_user.starts_with("operator") {
-            intake_user.clone()
-        } else if dispatch_center.as_str() == COUNTY {
-            "operator".to_string()
-        } else {
-            dispatcher.clone()
-        };
         let sat = match r.below(100) {
-            0..=71 => Satisfaction::Satisfied,
-            72..=86 => Satisfaction::BasicallySatisfied,
-            87..=95 => Satisfaction::Unsatisfied,
+            0..=69 => Satisfaction::Satisfied,
+            70..=84 => Satisfaction::BasicallySatisfied,
+            85..=94 => Satisfaction::Unsatisfied,
             _ => Satisfaction::Unreachable,
         };
+        // Nobody answers: an attempt each time, "unreachable" the outcome after the policy's
+        // number of attempts; some answer at the second or third call.
+        let mut sat = sat;
+        if sat == Satisfaction::Unreachable {
+            for attempt in 1..=3 {
+                if attempt > 1 && r.chance(0.25) {
+                    sat = Satisfaction::Satisfied;
+                    break;
+                }
+                if !step(
+                    &mut case,
+                    &mut events,
+                    r,
+                    &caller,
+                    Command::Callback {
+                        unit_at_fault: None,
+                        resolved: false,
+                        satisfaction: Satisfaction::Unreachable,
+                        note: Some(format!("第{attempt}次回访，电话无人接听")),
+                    },
+                    (60, 1440),
+                    actors,
+                ) {
+                    return Some((ImportedCase { id, events }, case));
+                }
+            }
+            if !case.state.is_open() {
+                return Some((ImportedCase { id, events }, case));
+            }
+        }
         let resolved = outcome == ReplyOutcome::Resolved && sat != Satisfaction::Unsatisfied;
+        // Unsatisfied because of the unit: reopened once (重办), then the second rating closes it;
+        // a demand beyond policy closes at once.
+        let at_fault = r.chance(0.65);
         if !step(
             &mut case,
             &mut events,
             r,
             &caller,
             Command::Callback {
-                unit_at_fault: None,
+                unit_at_fault: Some(at_fault),
                 resolved,
                 satisfaction: sat,
-                note: None,
+                note: (sat == Satisfaction::Unsatisfied && !at_fault)
+                    .then(|| "诉求人要求超出政策范围，已做好解释".into()),
             },
             (60, 2880),
             actors,
         ) || stop == 7
         {
-            return Some(ImportedCase { id, events });
+            return Some((ImportedCase { id, events }, case));
         }
-        if sat == Satisfaction::Unsatisfied {
-            if r.chance(0.6) {
-                if step(
-                    &mut case,
-                    &mut events,
-                    r,
-                    &dispatcher,
-                    Command::Reopen {
-                        reason: "诉求人不满意，重新办理".into(),
-                    },
-                    (30, 600),
-                    actors,
-                ) {
-                    step(
-                        &mut case,
-                        &mut events,
-                        r,
-                        &handler,
-                        Command::Reply {
-                            outcome: ReplyOutcome::Resolved,
-                            text: format!("重办：{text}"),
-                            reason: None,
-                        },
-                        (600, 6000),
-                        actors,
-                    );
-                    step(
-                        &mut case,
-                        &mut events,
-                        r,
-                        &dispatcher,
-                        Command::Review {
-                            decision: ReviewDecision::Approve,
-                            comment: None,
-                        },
-                        (30, 600),
-                        actors,
-                    );
-                    let sat2 = if r.chance(0.8) {
-                        Satisfaction::Satisfied
-                    } else {
-                        Satisfaction::BasicallySatisfied
-                    };
-                    step(
-                        &mut case,
-                        &mut events,
-                        r,
-                        &caller,
-                        Command::Callback {
-                            unit_at_fault: None,
-                            resolved: true,
-                            satisfaction: sat2,
-                            note: None,
-                        },
-                        (60, 2880),
-                        actors,
-                    );
-                }
-            } else {
-                step(
-                    &mut case,
-                    &mut events,
-                    r,
-                    &caller,
-                    Command::Close {
-                        note: Some("诉求人要求超出政策范围，已做好解释".into()),
-                    },
-                    (30, 600),
-                    actors,
-                );
-            }
+        if case.state == CaseState::InProgress {
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &replier,
+                Command::Reply {
+                    outcome: ReplyOutcome::Resolved,
+                    text: format!("重办：{text}"),
+                    reason: None,
+                },
+                if lag { (3000, 12000) } else { (600, 6000) },
+                actors,
+            );
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &dispatcher,
+                Command::Review {
+                    decision: ReviewDecision::Approve,
+                    comment: None,
+                },
+                (30, 600),
+                actors,
+            );
+            let sat2 = match r.below(10) {
+                0..=5 => Satisfaction::Satisfied,
+                6..=8 => Satisfaction::BasicallySatisfied,
+                _ => Satisfaction::Unsatisfied,
+            };
+            step(
+                &mut case,
+                &mut events,
+                r,
+                &caller,
+                Command::Callback {
+                    unit_at_fault: None,
+                    resolved: sat2 != Satisfaction::Unsatisfied,
+                    satisfaction: sat2,
+                    note: Some("重办后二次回访".into()),
+                },
+                (60, 2880),
+                actors,
+            );
         }
-        Some(ImportedCase { id, events })
+        Some((ImportedCase { id, events }, case))
     }
 }
 

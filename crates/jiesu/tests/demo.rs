@@ -385,3 +385,202 @@ fn suspended_cases_resume_but_for_a_few_recent_ones() {
         );
     }
 }
+
+fn types_in_history(d: &Demo) -> HashMap<&'static str, usize> {
+    let mut n: HashMap<&'static str, usize> = HashMap::new();
+    for (t, _) in &d.cases {
+        for (e, _, _) in &t.events {
+            *n.entry(e.type_name()).or_default() += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn the_history_holds_every_kind_of_supervision_event() {
+    use jiesu_domain::case::Satisfaction;
+    use jiesu_domain::supervision::{CardReason, SuperviseLevel};
+    let d = demo();
+    let n = types_in_history(d);
+    for t in [
+        "deadline_warning",
+        "deadline_missed",
+        "yellow_card",
+        "red_card",
+        "card_appealed",
+        "card_upheld",
+        "card_revoked",
+        "whistled",
+        "reported_in",
+        "part_recorded",
+        "supervised",
+        "reminded",
+        "callback_attempted",
+        "reopened",
+    ] {
+        assert!(n.get(t).copied().unwrap_or(0) >= 3, "{t}: {n:?}");
+    }
+    let events = || {
+        d.cases
+            .iter()
+            .flat_map(|(t, _)| t.events.iter().map(|e| &e.0))
+    };
+    for level in SuperviseLevel::ALL {
+        assert!(
+            events().any(|e| matches!(e, CaseEvent::Supervised { level: l, .. } if l == level)),
+            "no {level} supervision"
+        );
+    }
+    for reason in [
+        CardReason::AcceptLate,
+        CardReason::ResolveLate,
+        CardReason::ResolveFarLate,
+    ] {
+        assert!(
+            events().any(|e| matches!(e,
+                CaseEvent::YellowCard { card } | CaseEvent::RedCard { card } if card.reason == reason)),
+            "no card for {reason}"
+        );
+    }
+    // Callbacks of every outcome, and 重办 rated a second time.
+    for sat in Satisfaction::ALL {
+        assert!(
+            events().any(
+                |e| matches!(e, CaseEvent::CallbackRecorded { satisfaction, .. } if satisfaction == sat)
+            ),
+            "no {sat} callback"
+        );
+    }
+    let rated_twice = d
+        .cases
+        .iter()
+        .filter(|(t, c)| {
+            c.state == CaseState::Closed
+                && t.events
+                    .iter()
+                    .filter(|e| matches!(e.0, CaseEvent::CallbackRecorded { .. }))
+                    .count()
+                    == 2
+        })
+        .count();
+    assert!(rated_twice >= 3, "{rated_twice} cases rated twice");
+    // Unreachable is an outcome only after three unanswered calls.
+    for (t, _) in &d.cases {
+        let unreachable = t.events.iter().any(|e| {
+            matches!(
+                e.0,
+                CaseEvent::CallbackRecorded {
+                    satisfaction: Satisfaction::Unreachable,
+                    ..
+                }
+            )
+        });
+        if unreachable {
+            let attempts = t
+                .events
+                .iter()
+                .filter(|e| matches!(e.0, CaseEvent::CallbackAttempted { .. }))
+                .count();
+            assert_eq!(attempts, 2, "{}", t.id);
+        }
+    }
+}
+
+#[test]
+fn every_card_falls_on_a_deadline_really_missed_in_its_trail() {
+    use jiesu_domain::supervision::{CardReason, DeadlineKind, far_late_at, live_deadlines};
+    let d = demo();
+    let ctx = d.juris.ctx();
+    let mut checked = 0;
+    for (trail, _) in &d.cases {
+        // Trails run forward in time, the clock's events included.
+        assert!(
+            trail.events.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{}: events out of order: {:?}",
+            trail.id,
+            trail
+                .events
+                .iter()
+                .map(|e| (e.0.type_name(), e.1))
+                .collect::<Vec<_>>()
+        );
+        let mut case: Option<Case> = None;
+        for (e, at, _) in &trail.events {
+            let card = match e {
+                CaseEvent::YellowCard { card } | CaseEvent::RedCard { card } => Some(card),
+                _ => None,
+            };
+            if let (Some(card), Some(before)) = (card, &case) {
+                let kind = match card.reason {
+                    CardReason::AcceptLate => Some(DeadlineKind::Accept),
+                    CardReason::ContactLate => Some(DeadlineKind::Contact),
+                    CardReason::ReportInLate => Some(DeadlineKind::ReportIn),
+                    CardReason::ResolveLate | CardReason::ResolveFarLate => {
+                        Some(DeadlineKind::Resolve)
+                    }
+                    CardReason::YellowLimit => None,
+                };
+                if let Some(kind) = kind {
+                    let due = card.due.expect("a missed deadline's card names its due");
+                    // Still running when the card came: nothing had met it.
+                    let live = live_deadlines(before);
+                    assert!(
+                        live.iter()
+                            .any(|l| l.kind == kind && l.unit == card.unit && l.due == due),
+                        "{}: card {} for {kind} due {due}, but running were {live:?}",
+                        trail.id,
+                        card.id
+                    );
+                    let from = if card.reason == CardReason::ResolveFarLate {
+                        far_late_at(due, ctx.calendar, &ctx.policy.supervision).expect("calendar")
+                    } else {
+                        due
+                    };
+                    assert!(*at >= from && card.issued_at >= from, "{}", trail.id);
+                    checked += 1;
+                }
+            }
+            match &mut case {
+                None => case = Case::from_received(trail.id.clone(), e, *at),
+                Some(c) => c.evolve(e, *at),
+            }
+        }
+    }
+    assert!(checked > 50, "{checked} cards checked");
+}
+
+#[test]
+fn the_laggard_units_collect_more_cards_per_case() {
+    let d = demo();
+    // Cards per case dispatched to a unit, for the departments.
+    let mut cases: HashMap<&UnitId, f64> = HashMap::new();
+    let mut cards: HashMap<&UnitId, f64> = HashMap::new();
+    for (t, _) in &d.cases {
+        for (e, _, _) in &t.events {
+            match e {
+                CaseEvent::Dispatched { unit, .. } => *cases.entry(unit).or_default() += 1.0,
+                CaseEvent::YellowCard { card } | CaseEvent::RedCard { card } => {
+                    *cards.entry(&card.unit).or_default() += 1.0
+                }
+                _ => {}
+            }
+        }
+    }
+    let rate =
+        |u: &UnitId| cards.get(u).copied().unwrap_or(0.0) / cases.get(u).copied().unwrap_or(1.0);
+    let depts = &d.county.departments;
+    let laggards = [&depts[7], &depts[13]];
+    let others: Vec<f64> = depts
+        .iter()
+        .filter(|u| !laggards.contains(u) && cases.get(u).copied().unwrap_or(0.0) >= 20.0)
+        .map(rate)
+        .collect();
+    let typical = others.iter().sum::<f64>() / others.len() as f64;
+    for u in laggards {
+        assert!(
+            rate(u) > 2.0 * typical,
+            "{u}: {:.2} cards per case against {typical:.2}",
+            rate(u)
+        );
+    }
+}

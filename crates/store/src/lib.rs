@@ -11,6 +11,7 @@ mod monitoring;
 mod reads;
 mod recalendar;
 mod setup;
+mod supervision;
 pub mod testing;
 mod writer;
 
@@ -30,6 +31,7 @@ pub use monitoring::{
 };
 pub use reads::{CaseFilter, StoredEvent};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
+pub use supervision::{CallbackItem, WaitingCounts};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
