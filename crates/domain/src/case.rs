@@ -550,6 +550,11 @@ pub enum CaseEvent {
         note: Option<String>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         provisional: bool,
+        /// Accept and contact dues, moved by the time lost (absent in older trails).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accept_due: Option<Time>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        contact_due: Option<Time>,
     },
     Merged {
         into: String,
@@ -1430,11 +1435,19 @@ impl Case {
                     None => None,
                     Some(d) => Some(d.resumed(ctx.calendar, since, now)?),
                 };
+                // Accept and contact stood still too: a unit is not carded for a deadline that
+                // fell while the case was suspended.
+                let response = match &self.deadlines {
+                    Some(d) => Some(d.resumed_response(ctx.calendar, since, now)?),
+                    None => None,
+                };
                 vec![CaseEvent::Resumed {
                     resolve_due,
                     note: note.clone(),
                     provisional: resolve_due
                         .is_some_and(|due| ctx.calendar.provisional_between(now, due)),
+                    accept_due: response.map(|r| r.0),
+                    contact_due: response.map(|r| r.1),
                 }]
             }
             Command::Merge { into } => {
@@ -1838,6 +1851,8 @@ impl Case {
             CaseEvent::Resumed {
                 resolve_due,
                 provisional,
+                accept_due,
+                contact_due,
                 ..
             } => {
                 if let Some(s) = self.suspension.take() {
@@ -1845,6 +1860,14 @@ impl Case {
                 }
                 if let Some(due) = resolve_due {
                     self.set_resolve_due(*due, *provisional);
+                }
+                if let Some(d) = &mut self.deadlines {
+                    if let Some(a) = accept_due {
+                        d.accept_due = *a;
+                    }
+                    if let Some(c) = contact_due {
+                        d.contact_due = *c;
+                    }
                 }
             }
             CaseEvent::Merged { into } => {
@@ -1979,9 +2002,17 @@ impl Case {
                     }
                 }
                 CaseEvent::Suspended { .. } => suspended_since = Some(at),
-                CaseEvent::Resumed { resolve_due, .. } => {
+                CaseEvent::Resumed {
+                    resolve_due,
+                    accept_due,
+                    ..
+                } => {
                     let since = suspended_since.take().unwrap_or(at);
-                    if let (Some(cur), Some(_)) = (d.take(), resolve_due) {
+                    if let (Some(mut cur), Some(_)) = (d.take(), resolve_due) {
+                        if accept_due.is_some() {
+                            (cur.accept_due, cur.contact_due) =
+                                cur.resumed_response(ctx.calendar, since, at)?;
+                        }
                         let due = cur.resumed(ctx.calendar, since, at)?;
                         d = Some(cur.with_resolve_due(ctx.calendar, at, due));
                     }

@@ -213,6 +213,30 @@ pub struct Deadlines {
     pub contact_span: Option<Span>,
 }
 
+/// `due` moved by the time lost between `since` and `now`: working time for a working span (or an
+/// unknown one), calendar time otherwise.
+fn shift(
+    cal: &WorkCalendar,
+    due: Time,
+    span: Option<Span>,
+    since: Time,
+    now: Time,
+) -> Result<Time, CalendarError> {
+    match span {
+        Some(Span::CalendarHours(_) | Span::CalendarMinutes(_)) => {
+            Ok(due + (now - since).max(Duration::zero()))
+        }
+        _ => {
+            let lost = cal.working_time_between(since, now)?;
+            if lost.is_zero() {
+                Ok(due)
+            } else {
+                cal.add_working_time(due, lost)
+            }
+        }
+    }
+}
+
 impl Deadlines {
     /// The deadlines a dispatch at `now` starts. Accept and contact run from this dispatch; the
     /// resolve deadline runs from the case's first dispatch, so a unit that returns a case and has
@@ -264,19 +288,21 @@ impl Deadlines {
         since: Time,
         now: Time,
     ) -> Result<Time, CalendarError> {
-        match self.resolve_span {
-            Span::WorkingDays(_) | Span::WorkingHours(_) => {
-                let lost = cal.working_time_between(since, now)?;
-                if lost.is_zero() {
-                    Ok(self.resolve_due)
-                } else {
-                    cal.add_working_time(self.resolve_due, lost)
-                }
-            }
-            Span::CalendarHours(_) | Span::CalendarMinutes(_) => {
-                Ok(self.resolve_due + (now - since).max(Duration::zero()))
-            }
-        }
+        shift(cal, self.resolve_due, Some(self.resolve_span), since, now)
+    }
+
+    /// Accept and contact dues after a suspension, moved like the resolve due (`None` when their
+    /// spans are unknown, in trails from before they were stored).
+    pub fn resumed_response(
+        &self,
+        cal: &WorkCalendar,
+        since: Time,
+        now: Time,
+    ) -> Result<(Time, Time), CalendarError> {
+        Ok((
+            shift(cal, self.accept_due, self.accept_span, since, now)?,
+            shift(cal, self.contact_due, self.contact_span, since, now)?,
+        ))
     }
 
     /// The resolve due of a reopening at `now`: a full resolve period again (重办).

@@ -948,3 +948,47 @@ fn callbacks_of_every_outcome() {
         ]
     );
 }
+
+#[test]
+fn a_deadline_that_fell_during_a_suspension_is_moved_not_carded() {
+    let (w, s) = (world(), staff());
+    // Dispatched Wed 10 June 09:10: accept due 11:10. Suspended at 09:40, resumed Thu 11 June
+    // 09:00: 2 h 20 min (to noon) + 3 h 30 min (afternoon) + 30 min (Thursday from 08:30) =
+    // 6 h 20 min of working time lost.
+    let mut c = dispatched(&w, &s);
+    let suspend = Command::Suspend {
+        reason: "等待现场勘验".into(),
+    };
+    run(
+        &w,
+        &mut c,
+        suspend,
+        &s.dispatcher,
+        t("2026-06-10T09:40:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::Resume { note: None },
+        &s.dispatcher,
+        t("2026-06-11T09:00:00+08:00"),
+    )
+    .unwrap();
+    // 11:10 + 6 h 20 min of working time: 50 min to noon, 3 h 30 min in the afternoon (to 17:30),
+    // 2 h on Thursday from 08:30: 10:30.
+    assert_eq!(
+        c.deadlines.as_ref().map(|d| d.accept_due),
+        Some(t("2026-06-11T10:30:00+08:00"))
+    );
+    // Resuming after the old due moment earns no card; the moved one does.
+    assert!(
+        tick(&w, &mut c, t("2026-06-11T09:00:00+08:00"))
+            .iter()
+            .all(|e| !matches!(
+                e,
+                CaseEvent::YellowCard { .. } | CaseEvent::DeadlineMissed { .. }
+            ))
+    );
+    assert!(names(&tick(&w, &mut c, t("2026-06-11T10:30:00+08:00"))).contains(&"yellow_card"));
+}
