@@ -9,6 +9,7 @@ mod chain;
 mod monitoring;
 mod reads;
 mod recalendar;
+mod report_reads;
 mod setup;
 pub mod testing;
 mod writer;
@@ -28,6 +29,7 @@ pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
 pub use reads::{CaseFilter, StoredEvent};
+pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
