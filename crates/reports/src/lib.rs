@@ -363,7 +363,8 @@ pub struct Analysis {
     pub by_category: Vec<Volume>,
     /// By the unit holding the case now (`""`: not dispatched).
     pub by_unit: Vec<Volume>,
-    /// By the street or town the holding unit lies in (`""`: county departments and others).
+    /// By the street or town the case is in: its location's, else its holding unit's (`""`:
+    /// neither lies in a street or town).
     pub by_street: Vec<Volume>,
     pub top_categories: Vec<Topic>,
     pub top_places: Vec<Place>,
@@ -452,10 +453,27 @@ fn community_of<'a>(juris: &Jurisdiction, path: &'a str) -> Option<&'a str> {
     })
 }
 
-type Tally = [BTreeMap<String, i64>; 4];
+type Tally = [BTreeMap<String, i64>; 3];
 
-/// Counts per channel, category, unit and street of one period's volume rows.
-fn tally(juris: &Jurisdiction, rows: &[jiesu_store::VolumeRow]) -> (i64, Tally) {
+/// The path that places a case: the unit its location falls in, else the unit holding it.
+fn place_path<'a>(juris: &'a Jurisdiction, r: &'a jiesu_store::PlaceRow) -> &'a str {
+    r.location
+        .and_then(|g| juris.org.locate(g.lon, g.lat))
+        .and_then(|u| juris.org.path(u))
+        .unwrap_or(&r.scope_path)
+}
+
+/// Cases per street or town, placed by [`place_path`].
+fn street_tally(juris: &Jurisdiction, rows: &[jiesu_store::PlaceRow]) -> BTreeMap<String, i64> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        *m.entry(street_of(juris, place_path(juris, r))).or_default() += 1;
+    }
+    m
+}
+
+/// Counts per channel, category and holding unit of one period's volume rows.
+fn tally(rows: &[jiesu_store::VolumeRow]) -> (i64, Tally) {
     let mut t: Tally = Default::default();
     let mut total = 0;
     for r in rows {
@@ -464,7 +482,6 @@ fn tally(juris: &Jurisdiction, rows: &[jiesu_store::VolumeRow]) -> (i64, Tally) 
             r.channel.clone(),
             r.category.clone().unwrap_or_default(),
             r.assigned_unit.clone().unwrap_or_default(),
-            street_of(juris, &r.scope_path),
         ];
         for (m, k) in t.iter_mut().zip(keys) {
             *m.entry(k).or_default() += r.count;
@@ -552,9 +569,23 @@ pub async fn analysis(
         }
     };
     let (prev_p, ago_p) = (p.previous(), p.year_ago());
-    let (total, now) = tally(juris, &rows_of(Some(p)).await?);
-    let (prev_total, prev) = tally(juris, &rows_of(prev_p).await?);
-    let (ago_total, ago) = tally(juris, &rows_of(ago_p).await?);
+    let (total, now) = tally(&rows_of(Some(p)).await?);
+    let (prev_total, prev) = tally(&rows_of(prev_p).await?);
+    let (ago_total, ago) = tally(&rows_of(ago_p).await?);
+    // Streets by where the case is (its location), not only by who holds it: a department's
+    // case in a street counts for that street.
+    let places_of = |q: Option<Period>| async move {
+        match q {
+            Some(q) => store.case_places(q.from(), q.to()).await,
+            None => Ok(vec![]),
+        }
+    };
+    let here = places_of(Some(p)).await?;
+    let streets = [
+        street_tally(juris, &here),
+        street_tally(juris, &places_of(prev_p).await?),
+        street_tally(juris, &places_of(ago_p).await?),
+    ];
     let channel_name = |k: &str| {
         jiesu_domain::Channel::parse(k).map_or_else(|| k.to_string(), |c| c.name_zh().to_string())
     };
@@ -562,7 +593,7 @@ pub async fn analysis(
     let unit = |k: &str| unit_name(juris, k);
     let street = |k: &str| {
         if k.is_empty() {
-            "县直部门及其他".to_string()
+            "未落到街道（乡镇）".to_string()
         } else {
             unit_name(juris, k)
         }
@@ -570,7 +601,7 @@ pub async fn analysis(
     let by_channel = volumes(&now[0], &prev[0], &ago[0], channel_name);
     let by_category = volumes(&now[1], &prev[1], &ago[1], cat_name);
     let by_unit = volumes(&now[2], &prev[2], &ago[2], unit);
-    let by_street = volumes(&now[3], &prev[3], &ago[3], street);
+    let by_street = volumes(&streets[0], &streets[1], &streets[2], street);
 
     let top_categories = by_category
         .iter()
@@ -588,21 +619,20 @@ pub async fn analysis(
         .collect();
 
     // Places: the community or village of the case's location, else of its holding unit.
-    let mut places: HashMap<String, (i64, BTreeMap<String, i64>)> = HashMap::new();
-    for r in store.case_places(p.from(), p.to()).await? {
-        let located = r
-            .location
-            .and_then(|g| juris.org.locate(g.lon, g.lat))
-            .and_then(|u| juris.org.path(u))
-            .and_then(|path| community_of(juris, path));
-        let Some(c) = located.or_else(|| community_of(juris, &r.scope_path)) else {
+    // Per community: its cases, and its cases per category.
+    type PlaceTally = (i64, BTreeMap<String, i64>);
+    let mut places: HashMap<String, PlaceTally> = HashMap::new();
+    for r in here {
+        let Some(c) = community_of(juris, place_path(juris, &r))
+            .or_else(|| community_of(juris, &r.scope_path))
+        else {
             continue;
         };
         let e = places.entry(c.to_string()).or_default();
         e.0 += 1;
         *e.1.entry(r.category.unwrap_or_default()).or_default() += 1;
     }
-    let mut places: Vec<(String, (i64, BTreeMap<String, i64>))> = places.into_iter().collect();
+    let mut places: Vec<(String, PlaceTally)> = places.into_iter().collect();
     places.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
     let top_places = places
         .into_iter()

@@ -328,7 +328,7 @@ async fn figures(store: Store) {
             vol("street1", 2, 0, 0, None, None),
         ]
     );
-    assert_eq!(m["by_street"][0]["name"], "县直部门及其他");
+    assert_eq!(m["by_street"][0]["name"], "未落到街道（乡镇）");
     assert_eq!(m["by_category"][1]["name"], "道路交通");
     assert_eq!(
         m["top_categories"],

@@ -13,18 +13,17 @@ use sqlx::Row;
 
 use crate::{Store, StoreError};
 
-/// Cases received in a period, counted per channel, category, holding unit and that unit's path.
+/// Cases received in a period, counted per channel, category and holding unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VolumeRow {
     pub channel: String,
     pub category: Option<String>,
     pub assigned_unit: Option<String>,
-    /// Materialised path of the unit holding the case (the intake unit before dispatch).
-    pub scope_path: String,
     pub count: i64,
 }
 
-/// Where a case of the period is: its location when it has one, and its holding unit's path.
+/// Where a case of the period is: its location when it has one, and the path of the unit holding
+/// it (the intake unit before dispatch).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceRow {
     pub location: Option<GeoPoint>,
@@ -72,12 +71,12 @@ fn event(data: &str) -> Result<CaseEvent, StoreError> {
 }
 
 impl Store {
-    /// Cases received in `[from, to)`, grouped by channel, category, holding unit and its path.
+    /// Cases received in `[from, to)`, grouped by channel, category and holding unit.
     pub async fn case_volumes(&self, from: Time, to: Time) -> Result<Vec<VolumeRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT channel, category_id, assigned_unit, scope_path, COUNT(*) FROM cases \
+            "SELECT channel, category_id, assigned_unit, COUNT(*) FROM cases \
              WHERE created_at >= $1 AND created_at < $2 \
-             GROUP BY channel, category_id, assigned_unit, scope_path",
+             GROUP BY channel, category_id, assigned_unit",
         )
         .bind(from.timestamp_millis())
         .bind(to.timestamp_millis())
@@ -89,8 +88,7 @@ impl Store {
                     channel: r.try_get(0)?,
                     category: r.try_get(1)?,
                     assigned_unit: r.try_get(2)?,
-                    scope_path: r.try_get(3)?,
-                    count: r.try_get(4)?,
+                    count: r.try_get(3)?,
                 })
             })
             .collect()
