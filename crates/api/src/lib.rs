@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod password;
 pub mod problem;
 mod supervision;
+pub mod reports;
 pub mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -374,6 +375,23 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/v1/reports/{kind}",
+        summary: "Weekly dispatch, monthly analysis or quarterly assessment, as JSON or .xlsx",
+        summary_zh: "周调度、月分析、季考核报表",
+        tag: "reports",
+        auth: true,
+        body: None,
+        query: &[
+            (
+                "period",
+                "weekly: ISO week 2026-W45; monthly: 2026-10; quarterly: 2026-Q3",
+            ),
+            ("format", "json (default) or xlsx"),
+        ],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/v1/openapi.json",
         summary: "This document",
         summary_zh: "接口文档",
@@ -429,6 +447,7 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/stations/{mn}/readings") => get(monitoring::readings),
         ("get", "/api/v1/stations/{mn}/classes") => get(monitoring::classes),
         ("get", "/api/v1/alarms") => get(monitoring::alarms),
+        ("get", "/api/v1/reports/{kind}") => get(reports::report),
         ("get", "/api/v1/openapi.json") => get(openapi::serve),
         ("get", "/healthz") => get(meta::healthz),
         ("get", "/metrics") => get(meta::metrics),

@@ -128,6 +128,13 @@ pub fn document() -> Value {
         if d.path.contains("{mn}") {
             params.push(json!({"name": "mn", "in": "path", "required": true, "description": "station number (MN)", "schema": {"type": "string"}}));
         }
+        if d.path.contains("{kind}") {
+            params.push(json!({"name": "kind", "in": "path", "required": true, "description": "weekly (周调度), monthly (月分析) or quarterly (季考核)", "schema": {"type": "string", "enum": ["weekly", "monthly", "quarterly"]}}));
+            op["responses"]["200"]["content"] = json!({
+                "application/json": {"schema": {"type": "object"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}
+            });
+        }
         if d.path.contains("{id}") {
             params.push(json!({"name": "id", "in": "path", "required": true, "description": "case id or number", "schema": {"type": "string"}}));
         }

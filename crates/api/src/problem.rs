@@ -104,6 +104,11 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "invalid_query" => ("查询参数错误", "Invalid query parameters"),
         "unsupported_media_type" => ("请使用 application/json", "Use application/json"),
         "payload_too_large" => ("请求体过大", "Request body too large"),
+        "invalid_period" => (
+            "统计周期格式错误（周如 2026-W45，月如 2026-10，季度如 2026-Q3）",
+            "The period does not parse (week 2026-W45, month 2026-10, quarter 2026-Q3)",
+        ),
+        "unknown_report" => ("没有这种报表", "No such report"),
         "calendar_year_missing" => ("缺少该年度节假日数据", "No holiday data for that year"),
         "unavailable" => ("服务暂时不可用，请重试", "Temporarily unavailable; retry"),
         _ => ("服务器内部错误", "Internal server error"),

@@ -22,6 +22,7 @@ pub struct Response {
     pub status: u16,
     pub content_type: String,
     pub body: Bytes,
+    pub headers: hyper::HeaderMap,
 }
 
 impl Response {
@@ -76,11 +77,13 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let headers = res.headers().clone();
         let body = res.into_body().collect().await?.to_bytes();
         Ok(Response {
             status,
             content_type,
             body,
+            headers,
         })
     }
 

@@ -108,6 +108,24 @@ enum Cmd {
         #[command(subcommand)]
         cmd: WaterCmd,
     },
+    /// Write a report: weekly (周调度, --period 2026-W45), monthly (月分析, 2026-10) or quarterly
+    /// (季考核, 2026-Q3), as an .xlsx workbook or as JSON.
+    Report {
+        /// weekly, monthly or quarterly
+        kind: String,
+        #[arg(long)]
+        period: String,
+        /// The file to write (default: JSON on standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// xlsx or json (default: xlsx when --out is given and does not end in .json).
+        #[arg(long)]
+        format: Option<String>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md). Use a release build.
     Bench {
         #[command(subcommand)]
@@ -515,6 +533,14 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Cmd::Bench { cmd } => bench(cmd).await,
+        Cmd::Report {
+            kind,
+            period,
+            out,
+            format,
+            data_dir,
+            database,
+        } => report(&kind, &period, out, format, &data_dir, database).await,
         Cmd::Hj212 {
             cmd: Hj212Cmd::Parse { crc },
         } => {
@@ -532,6 +558,57 @@ async fn run() -> anyhow::Result<()> {
                 },
         } => water_classify(&waterbody, verbose, &readings),
     }
+}
+
+async fn report(
+    kind: &str,
+    period: &str,
+    out: Option<PathBuf>,
+    format: Option<String>,
+    data_dir: &std::path::Path,
+    database: Option<String>,
+) -> anyhow::Result<()> {
+    let kind = jiesu_reports::ReportKind::parse(kind)
+        .with_context(|| format!("no report {kind:?}: use weekly, monthly or quarterly"))?;
+    let xlsx = match format.as_deref() {
+        Some("xlsx") => true,
+        Some("json") => false,
+        Some(f) => bail!("--format {f:?}: use xlsx or json"),
+        None => out
+            .as_ref()
+            .is_some_and(|p| p.extension().is_none_or(|e| e != "json")),
+    };
+    anyhow::ensure!(!xlsx || out.is_some(), "a workbook needs --out FILE.xlsx");
+    if database.is_none() && !data_dir.join("jiesu.db").exists() {
+        bail!("no database in {}", data_dir.display());
+    }
+    let store = server::open(data_dir, database.as_deref()).await?;
+    let juris = store.load_jurisdiction().await?;
+    let report = jiesu_reports::build(&store, &juris, kind, period, now()).await?;
+    let bytes = if xlsx {
+        report.to_xlsx()?
+    } else {
+        let mut v = serde_json::to_vec_pretty(&report)?;
+        v.push(b'\n');
+        v
+    };
+    match out {
+        Some(path) => {
+            std::fs::write(&path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "{} {} written to {}",
+                kind.name_zh(),
+                report.period(),
+                path.display()
+            );
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
 }
 
 async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {

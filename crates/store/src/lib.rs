@@ -10,6 +10,7 @@ mod clock;
 mod monitoring;
 mod reads;
 mod recalendar;
+mod report_reads;
 mod setup;
 mod supervision;
 pub mod testing;
@@ -30,6 +31,7 @@ pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
 pub use reads::{CaseFilter, StoredEvent};
+pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
