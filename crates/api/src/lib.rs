@@ -10,8 +10,8 @@ pub mod monitoring;
 pub mod openapi;
 pub mod password;
 pub mod problem;
-mod supervision;
 pub mod reports;
+mod supervision;
 pub mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1009,6 +1009,33 @@ impl Case {
             .chain(self.co_units.iter())
     }
 
+    /// One of `roles` over any unit that took part (supervision and reminders come from above).
+    fn need_role_over_involved(
+        &self,
+        actor: &Actor,
+        ctx: &Context<'_>,
+        roles: &[Role],
+        what: &str,
+    ) -> Result<(), DomainError> {
+        if !roles.iter().any(|r| actor.has_role(*r)) {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            return Err(forbidden(
+                "role_forbidden",
+                format!("{what} needs one of the roles {}", names.join(", ")),
+            ));
+        }
+        if !self
+            .involved(ctx)
+            .any(|u| actor.may_act_on(ctx.org, roles, u))
+        {
+            return Err(forbidden(
+                "out_of_scope",
+                "the case is outside your org scope",
+            ));
+        }
+        Ok(())
+    }
+
     fn card(&self, id: &str) -> Result<&Card, DomainError> {
         self.cards
             .iter()
@@ -1568,21 +1595,7 @@ impl Case {
                 evs
             }
             Command::Supervise { level, note, due } => {
-                if !actor.has_role(Role::Leader) {
-                    return Err(forbidden(
-                        "role_forbidden",
-                        "supervise needs the leader role",
-                    ));
-                }
-                if !self
-                    .involved(ctx)
-                    .any(|u| actor.may_act_on(ctx.org, &[Role::Leader], u))
-                {
-                    return Err(forbidden(
-                        "out_of_scope",
-                        "the case is outside your org scope",
-                    ));
-                }
+                self.need_role_over_involved(actor, ctx, &[Role::Leader], name)?;
                 self.need_state(
                     name,
                     &[
@@ -1612,21 +1625,7 @@ impl Case {
             }
             Command::Remind { note } => {
                 let roles = [Role::Leader, Role::Dispatcher, Role::Inspector];
-                if !roles.iter().any(|r| actor.has_role(*r)) {
-                    return Err(forbidden(
-                        "role_forbidden",
-                        "remind needs a leader, dispatcher or inspector",
-                    ));
-                }
-                if !self
-                    .involved(ctx)
-                    .any(|u| actor.may_act_on(ctx.org, &roles, u))
-                {
-                    return Err(forbidden(
-                        "out_of_scope",
-                        "the case is outside your org scope",
-                    ));
-                }
+                self.need_role_over_involved(actor, ctx, &roles, name)?;
                 self.need_state(
                     name,
                     &[
