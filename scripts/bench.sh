@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the HTTP benchmarks of docs/PERFORMANCE.md. Not part of CI (release build, minutes of load).
-# Usage: bash scripts/bench.sh [intake|worklist|monitoring|all]   (PG_URL defaults to the local test server)
+# Usage: bash scripts/bench.sh [intake|worklist|clock|monitoring|all]   (PG_URL defaults to the local test server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -19,6 +19,10 @@ if [[ $what == intake || $what == all ]]; then
   $J bench intake --concurrency 64 --seconds 10 --rounds 3
   echo "== intake, PostgreSQL"
   $J bench intake --concurrency 64 --seconds 10 --rounds 3 --database "$(fresh_pg jiesu_bench_intake)"
+fi
+if [[ $what == clock || $what == all ]]; then
+  echo "== deadline clock, 1,000,000 pending deadlines, SQLite"
+  $J bench clock --cases "$CASES"
 fi
 if [[ $what == monitoring || $what == all ]]; then
   echo "== HJ 212 codec, one core"

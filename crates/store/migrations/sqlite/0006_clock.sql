@@ -10,3 +10,5 @@ CREATE TABLE leases (
     holder TEXT NOT NULL,
     expires_at BIGINT NOT NULL
 );
+-- A database with no cases yet needs no backfill of next_fire (every write computes it).
+INSERT INTO settings (key, value) SELECT 'clock_backfilled', '1' WHERE NOT EXISTS (SELECT 1 FROM cases);
