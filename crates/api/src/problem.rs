@@ -104,6 +104,10 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "invalid_query" => ("查询参数错误", "Invalid query parameters"),
         "unsupported_media_type" => ("请使用 application/json", "Use application/json"),
         "payload_too_large" => ("请求体过大", "Request body too large"),
+        "invalid_period" => (
+            "统计周期格式错误（如 2026-10、2026-W45、2026-Q3、2026、2026-10-15）",
+            "Invalid period (e.g. 2026-10, 2026-W45, 2026-Q3, 2026, 2026-10-15)",
+        ),
         "calendar_year_missing" => ("缺少该年度节假日数据", "No holiday data for that year"),
         "unavailable" => ("服务暂时不可用，请重试", "Temporarily unavailable; retry"),
         _ => ("服务器内部错误", "Internal server error"),
