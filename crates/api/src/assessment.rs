@@ -42,9 +42,13 @@ fn period_of(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<Period, ApiError> {
+    // Strictly YYYY-MM-DD (chrono's parser would take 2026-6-1): the period parser's day form.
     let date = |s: &str| {
-        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| invalid_period(format!("{s:?} is not a date (YYYY-MM-DD)")))
+        Period::parse(s)
+            .ok()
+            .filter(|p| s.len() == 10 && p.from == p.to)
+            .map(|p| p.from)
+            .ok_or_else(|| invalid_period(format!("{s:?} is not a date (YYYY-MM-DD)")))
     };
     match (period, from, to) {
         (Some(p), None, None) => Period::parse(p).map_err(|e| invalid_period(e.0)),
