@@ -131,6 +131,25 @@ pub(crate) fn upsert_sql(rows: usize, mark: char) -> String {
     s
 }
 
+/// Adds `rows` to the stored counters through sqlx, in multi-row upserts (the rebuild, the
+/// benchmark's load and the PostgreSQL writer).
+pub(crate) async fn upsert_rows(
+    conn: &mut sqlx::AnyConnection,
+    rows: &[DayStats],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(100) {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(chunk.len(), '$')));
+        for r in chunk {
+            q = q.bind(r.day).bind(&r.unit_id);
+            for n in r.counts {
+                q = q.bind(n);
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// What a rebuild found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RebuildReport {
@@ -255,16 +274,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let rows = sums.rows();
-        for chunk in rows.chunks(100) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(chunk.len(), '$')));
-            for r in chunk {
-                q = q.bind(r.day).bind(&r.unit_id);
-                for n in r.counts {
-                    q = q.bind(n);
-                }
-            }
-            q.execute(&mut *tx).await?;
-        }
+        upsert_rows(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok(RebuildReport {
             cases,
@@ -405,16 +415,7 @@ pub mod bench {
             }
         }
         let rows = sums.rows();
-        for chunk in rows.chunks(100) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(chunk.len(), '$')));
-            for r in chunk {
-                q = q.bind(r.day).bind(&r.unit_id);
-                for n in r.counts {
-                    q = q.bind(n);
-                }
-            }
-            q.execute(&mut *tx).await?;
-        }
+        upsert_rows(&mut tx, &rows).await?;
         tx.commit().await?;
         for table in ["cases", "unit_day_stats"] {
             sqlx::query(sqlx::AssertSqlSafe(format!("ANALYZE {table}")))

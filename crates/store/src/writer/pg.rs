@@ -5,7 +5,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
 use crate::SampleRow;
-use crate::assessment::{DayStats, upsert_sql};
+use crate::assessment::{DayStats, upsert_rows};
 use crate::monitoring::encode_readings;
 
 pub(crate) struct PgDb {
@@ -266,17 +266,7 @@ impl WriteTx for PgTx {
     }
 
     async fn add_unit_day_stats(&mut self, rows: &[DayStats]) -> Result<(), WriteError> {
-        for chunk in rows.chunks(128) {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert_sql(chunk.len(), '$')));
-            for r in chunk {
-                q = q.bind(r.day).bind(&r.unit_id);
-                for n in r.counts {
-                    q = q.bind(n);
-                }
-            }
-            q.execute(&mut *self.tx).await?;
-        }
-        Ok(())
+        Ok(upsert_rows(&mut self.tx, rows).await?)
     }
 
     async fn commit(self) -> Result<(), WriteError> {
