@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the HTTP benchmarks of docs/PERFORMANCE.md. Not part of CI (release build, minutes of load).
-# Usage: bash scripts/bench.sh [intake|worklist|clock|monitoring|all]   (PG_URL defaults to the local test server)
+# Usage: bash scripts/bench.sh [intake|worklist|clock|monitoring|assessment|all]   (PG_URL defaults to the local test server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -42,6 +42,12 @@ if [[ $what == monitoring || $what == all ]]; then
   kill "$srv"
   echo "== TCP ingest, PostgreSQL, 1000 connections, window 16"
   $J bench ingest --connections 1000 --seconds 10 --window 16 --database "$(fresh_pg jiesu_bench_ingest)"
+fi
+if [[ $what == assessment || $what == all ]]; then
+  echo "== assessment: a month's ranking over $CASES cases, counters vs GROUP BY, SQLite"
+  $J bench assessment --cases "$CASES" --rounds 20
+  echo "== assessment, PostgreSQL"
+  $J bench assessment --cases "$CASES" --rounds 20 --database "$(fresh_pg jiesu_bench_assessment)"
 fi
 if [[ $what == worklist || $what == all ]]; then
   echo "== worklist, SQLite, $CASES cases"

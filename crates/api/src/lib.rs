@@ -1,6 +1,7 @@
 //! jiesu's HTTP API (`/api/v1`). The only crate that knows HTTP status codes and JSON shapes.
 //! Handlers authenticate, then hand the command to the store, which checks it with the domain.
 
+mod assessment;
 pub mod auth;
 mod cases;
 pub mod dto;
@@ -392,6 +393,44 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/v1/assessment",
+        summary: "Assessment figures per unit over a period, ranked within a peer group (leaders, inspectors, dispatchers, admins)",
+        summary_zh: "考核排名",
+        tag: "assessment",
+        auth: true,
+        body: None,
+        query: &[
+            ("group", "street, department or community (required)"),
+            (
+                "period",
+                "2026-10-15, 2026-W45, 2026-10, 2026-Q3 or 2026 (or from and to)",
+            ),
+            ("from", "YYYY-MM-DD, with to (inclusive, at most 366 days)"),
+            ("to", "YYYY-MM-DD, with from"),
+            (
+                "within",
+                "only units within this unit, e.g. one street's communities",
+            ),
+        ],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/public/board",
+        summary: "Public board: streets' and departments' rankings and counts, no login, nothing personal",
+        summary_zh: "晾晒榜",
+        tag: "assessment",
+        // Deliberately public: figures per unit only, no case, no person.
+        auth: false,
+        body: None,
+        query: &[(
+            "period",
+            "2026-10 (also 2026-W45, 2026-Q3, 2026, 2026-10-15)",
+        )],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/v1/openapi.json",
         summary: "This document",
         summary_zh: "接口文档",
@@ -448,6 +487,8 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/stations/{mn}/classes") => get(monitoring::classes),
         ("get", "/api/v1/alarms") => get(monitoring::alarms),
         ("get", "/api/v1/reports/{kind}") => get(reports::report),
+        ("get", "/api/v1/assessment") => get(assessment::assessment),
+        ("get", "/api/v1/public/board") => get(assessment::public_board),
         ("get", "/api/v1/openapi.json") => get(openapi::serve),
         ("get", "/healthz") => get(meta::healthz),
         ("get", "/metrics") => get(meta::metrics),

@@ -105,8 +105,8 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "unsupported_media_type" => ("请使用 application/json", "Use application/json"),
         "payload_too_large" => ("请求体过大", "Request body too large"),
         "invalid_period" => (
-            "统计周期格式错误（周如 2026-W45，月如 2026-10，季度如 2026-Q3）",
-            "The period does not parse (week 2026-W45, month 2026-10, quarter 2026-Q3)",
+            "统计周期格式错误（如 2026-10、2026-W45、2026-Q3、2026、2026-10-15）",
+            "Invalid period (e.g. 2026-10, 2026-W45, 2026-Q3, 2026, 2026-10-15)",
         ),
         "unknown_report" => ("没有这种报表", "No such report"),
         "calendar_year_missing" => ("缺少该年度节假日数据", "No holiday data for that year"),

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Time, to_beijing};
-use crate::case::{Case, CaseEvent, Satisfaction};
+use crate::case::{Case, CaseEvent, CaseState, Satisfaction};
 use crate::deadline::PolicyError;
 use crate::org::{OrgTree, UnitId, UnitKind};
 use crate::supervision::CardColor;
@@ -94,35 +94,17 @@ pub fn deltas(before: &Case, ev: &CaseEvent, after: &Case, at: Time) -> Vec<Delt
             if let Some(u) = holder {
                 add(u, day(at), Metric::Reopened, 1);
             }
+            // An inspector reopening a closed case: its first closing no longer counts (only the
+            // final rating does), so it leaves the day it was counted on.
+            if before.state == CaseState::Closed
+                && let Some(closed) = before.closed_at
+            {
+                close_counts(before, day(closed), -1, &mut add);
+            }
         }
         CaseEvent::Closed { .. } => {
             // Only a handled case counts for a unit; its final rating is the one that closes it.
-            if let Some(u) = after.assigned_unit.as_ref() {
-                add(u, day(at), Metric::Closed, 1);
-                if let (Some(r), Some(d)) = (&after.reply, &after.deadlines)
-                    && r.at <= d.resolve_due
-                {
-                    add(u, day(at), Metric::OnTime, 1);
-                }
-                if let Some(cb) = &after.callback {
-                    let m = match cb.satisfaction {
-                        Satisfaction::Satisfied => Some(Metric::Satisfied),
-                        Satisfaction::BasicallySatisfied => Some(Metric::BasicallySatisfied),
-                        Satisfaction::Unsatisfied => Some(Metric::Unsatisfied),
-                        Satisfaction::Unreachable => None,
-                    };
-                    match m {
-                        Some(m) => {
-                            add(u, day(at), Metric::Rated, 1);
-                            add(u, day(at), m, 1);
-                            if cb.resolved {
-                                add(u, day(at), Metric::Resolved, 1);
-                            }
-                        }
-                        None => add(u, day(at), Metric::Unreachable, 1),
-                    }
-                }
-            }
+            close_counts(after, day(at), 1, &mut add);
         }
         CaseEvent::YellowCard { card } | CaseEvent::RedCard { card } => {
             let m = match card.color {
@@ -153,6 +135,63 @@ pub fn deltas(before: &Case, ev: &CaseEvent, after: &Case, at: Time) -> Vec<Delt
         _ => {}
     }
     out
+}
+
+/// What closing `case` (as it stands closed) counts on `day`, times `sign`: closed, on time, and
+/// its rating (rated, the rating's own counter, resolved) or `unreachable`.
+fn close_counts(
+    case: &Case,
+    day: NaiveDate,
+    sign: i64,
+    add: &mut impl FnMut(&UnitId, NaiveDate, Metric, i64),
+) {
+    let Some(u) = case.assigned_unit.as_ref() else {
+        return;
+    };
+    add(u, day, Metric::Closed, sign);
+    if let (Some(r), Some(d)) = (&case.reply, &case.deadlines)
+        && r.at <= d.resolve_due
+    {
+        add(u, day, Metric::OnTime, sign);
+    }
+    if let Some(cb) = &case.callback {
+        let m = match cb.satisfaction {
+            Satisfaction::Satisfied => Some(Metric::Satisfied),
+            Satisfaction::BasicallySatisfied => Some(Metric::BasicallySatisfied),
+            Satisfaction::Unsatisfied => Some(Metric::Unsatisfied),
+            Satisfaction::Unreachable => None,
+        };
+        match m {
+            Some(m) => {
+                add(u, day, Metric::Rated, sign);
+                add(u, day, m, sign);
+                if cb.resolved {
+                    add(u, day, Metric::Resolved, sign);
+                }
+            }
+            None => add(u, day, Metric::Unreachable, sign),
+        }
+    }
+}
+
+/// Whether [`deltas`] can count anything for `ev`: the writer skips the work (a copy of the case
+/// before the event) for every other event, intakes above all.
+pub fn may_count(ev: &CaseEvent) -> bool {
+    matches!(
+        ev,
+        CaseEvent::Dispatched { .. }
+            | CaseEvent::Redispatched { .. }
+            | CaseEvent::Contacted { .. }
+            | CaseEvent::Returned { .. }
+            | CaseEvent::ExtensionApproved { .. }
+            | CaseEvent::Reopened { .. }
+            | CaseEvent::Closed { .. }
+            | CaseEvent::YellowCard { .. }
+            | CaseEvent::RedCard { .. }
+            | CaseEvent::CardRevoked { .. }
+            | CaseEvent::Supervised { .. }
+            | CaseEvent::Whistled { .. }
+    )
 }
 
 /// One unit's counters over a period.
@@ -364,4 +403,158 @@ pub fn peers(org: &OrgTree, group: PeerGroup, within: Option<&UnitId>) -> Vec<Un
         .collect();
     v.sort();
     v
+}
+
+/// A period figures are counted over: the days `from..=to` (Beijing dates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// A period that does not parse, runs backwards or is too long.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PeriodError(pub String);
+
+impl Period {
+    /// The longest period figures are counted over (a leap year).
+    pub const MAX_DAYS: i64 = 366;
+
+    /// `from..=to`, refused when it runs backwards or spans more than [`Period::MAX_DAYS`].
+    pub fn range(from: NaiveDate, to: NaiveDate) -> Result<Period, PeriodError> {
+        if to < from {
+            return Err(PeriodError(format!("{from} is after {to}")));
+        }
+        if (to - from).num_days() + 1 > Self::MAX_DAYS {
+            return Err(PeriodError(format!(
+                "{from}..{to} is longer than {} days",
+                Self::MAX_DAYS
+            )));
+        }
+        Ok(Period { from, to })
+    }
+
+    /// A day `2026-10-15`, an ISO week `2026-W45`, a month `2026-10`, a quarter `2026-Q3` or a
+    /// year `2026`.
+    pub fn parse(s: &str) -> Result<Period, PeriodError> {
+        let bad = || {
+            PeriodError(format!(
+                "{s:?} is not a period: use 2026-10-15, 2026-W45, 2026-10, 2026-Q3 or 2026"
+            ))
+        };
+        let num = |t: &str| -> Result<u32, PeriodError> {
+            if t.is_empty() || t.len() > 4 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            t.parse().map_err(|_| bad())
+        };
+        let ymd = |y: u32, m: u32, d: u32| NaiveDate::from_ymd_opt(y as i32, m, d).ok_or_else(bad);
+        let parts: Vec<&str> = s.split('-').collect();
+        let (from, to) = match parts.as_slice() {
+            [y] if y.len() == 4 => {
+                let y = num(y)?;
+                (ymd(y, 1, 1)?, ymd(y, 12, 31)?)
+            }
+            [y, w] if y.len() == 4 && w.len() == 3 && w.starts_with('W') => {
+                let (y, w) = (num(y)? as i32, num(&w[1..])?);
+                let monday = NaiveDate::from_isoywd_opt(y, w, chrono::Weekday::Mon);
+                let monday = monday.ok_or_else(bad)?;
+                (monday, monday + chrono::Days::new(6))
+            }
+            [y, q] if y.len() == 4 && q.len() == 2 && q.starts_with('Q') => {
+                let (y, q) = (num(y)?, num(&q[1..])?);
+                if !(1..=4).contains(&q) {
+                    return Err(bad());
+                }
+                let first = ymd(y, 3 * q - 2, 1)?;
+                (first, last_of_month(ymd(y, 3 * q, 1)?))
+            }
+            [y, m] if y.len() == 4 && m.len() == 2 => {
+                let first = ymd(num(y)?, num(m)?, 1)?;
+                (first, last_of_month(first))
+            }
+            [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+                let day = ymd(num(y)?, num(m)?, num(d)?)?;
+                (day, day)
+            }
+            _ => return Err(bad()),
+        };
+        Period::range(from, to)
+    }
+
+    /// Whether `day` lies in the period.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+fn last_of_month(first: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let (y, m) = (first.year(), first.month());
+    let next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
+    next.and_then(|n| n.pred_opt()).unwrap_or(first)
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn every_period_form_parses_to_its_days() {
+        let p = |s| Period::parse(s).map(|p| (p.from, p.to));
+        assert_eq!(p("2026-10-15"), Ok((d(2026, 10, 15), d(2026, 10, 15))));
+        assert_eq!(p("2026-10"), Ok((d(2026, 10, 1), d(2026, 10, 31))));
+        assert_eq!(p("2024-02"), Ok((d(2024, 2, 1), d(2024, 2, 29))));
+        assert_eq!(p("2026-12"), Ok((d(2026, 12, 1), d(2026, 12, 31))));
+        assert_eq!(p("2026-Q3"), Ok((d(2026, 7, 1), d(2026, 9, 30))));
+        assert_eq!(p("2026-Q4"), Ok((d(2026, 10, 1), d(2026, 12, 31))));
+        assert_eq!(p("2026"), Ok((d(2026, 1, 1), d(2026, 12, 31))));
+        // ISO weeks: week 1 holds the year's first Thursday; 2026-W01 starts in 2025.
+        assert_eq!(p("2026-W45"), Ok((d(2026, 11, 2), d(2026, 11, 8))));
+        assert_eq!(p("2026-W01"), Ok((d(2025, 12, 29), d(2026, 1, 4))));
+        assert_eq!(p("2026-W53"), Ok((d(2026, 12, 28), d(2027, 1, 3))));
+        // A leap year is the longest period.
+        assert_eq!(p("2024"), Ok((d(2024, 1, 1), d(2024, 12, 31))));
+    }
+
+    #[test]
+    fn what_does_not_parse_is_refused() {
+        for s in [
+            "",
+            "2026-13",
+            "2026-00",
+            "2026-Q5",
+            "2026-Q0",
+            "2025-W53",
+            "2026-W00",
+            "2026-02-30",
+            "26-10",
+            "2026-1",
+            "2026/10",
+            "2026-10-15-1",
+            "october",
+            "2026-W4",
+            "+2026",
+            "2026-1a",
+        ] {
+            assert!(Period::parse(s).is_err(), "{s:?} parsed");
+        }
+    }
+
+    #[test]
+    fn ranges_must_run_forwards_and_stay_within_a_year() {
+        assert!(Period::range(d(2026, 10, 2), d(2026, 10, 1)).is_err());
+        assert!(Period::range(d(2026, 1, 1), d(2027, 1, 1)).is_ok()); // 366 days
+        assert!(Period::range(d(2026, 1, 1), d(2027, 1, 2)).is_err()); // 367
+        assert!(Period::range(d(2026, 10, 1), d(2026, 10, 1)).is_ok());
+    }
 }

@@ -25,21 +25,19 @@ pub const LEASE_TTL: Duration = Duration::from_secs(5);
 const LEASE: &str = "clock";
 const BATCH: u32 = 500;
 
-/// The first and last moment (exclusive) of `at`'s calendar month, in unix milliseconds.
-fn month_bounds(at: Time) -> (i64, i64) {
-    use chrono::{Datelike, NaiveDate, TimeZone};
-    let at = jiesu_domain::calendar::to_beijing(at);
-    let first = NaiveDate::from_ymd_opt(at.year(), at.month(), 1).unwrap_or(at.date_naive());
-    let next = first
+/// `at`'s calendar month (Beijing days).
+fn month_of(at: Time) -> jiesu_domain::assessment::Period {
+    use chrono::{Datelike, NaiveDate};
+    let d = jiesu_domain::calendar::to_beijing(at).date_naive();
+    let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d);
+    let last = first
         .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first);
-    let ms = |d: NaiveDate| {
-        jiesu_domain::calendar::beijing()
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .single()
-            .map_or(0, |t| t.timestamp_millis())
-    };
-    (ms(first), ms(next))
+        .and_then(|n| n.pred_opt())
+        .unwrap_or(d);
+    jiesu_domain::assessment::Period {
+        from: first,
+        to: last,
+    }
 }
 
 /// Fires whatever is due on one case at `now`. Returns how many events were written.
@@ -62,11 +60,14 @@ pub async fn fire(
                     .iter()
                     .any(|(u, t, _)| *u == card.unit && same_month(*t, card.issued_at))
             {
-                let (from, to) = month_bounds(card.issued_at);
                 let n = store
-                    .yellow_cards_between(card.unit.as_str(), from, to)
+                    .unit_metric(
+                        card.unit.as_str(),
+                        &month_of(card.issued_at),
+                        jiesu_domain::assessment::Metric::YellowCards,
+                    )
                     .await?;
-                counts.push((card.unit.clone(), card.issued_at, n));
+                counts.push((card.unit.clone(), card.issued_at, n.max(0) as u32));
             }
         }
         let events = supervision::due_events(&case, now, &juris.ctx(), &|u, at| {
@@ -201,15 +202,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn month_bounds_are_beijing_months() {
+    fn a_month_is_its_beijing_days() {
         let t = chrono::DateTime::parse_from_rfc3339("2026-10-31T23:30:00+08:00").unwrap();
-        let (a, b) = month_bounds(t);
-        let f = |ms| {
-            jiesu_domain::calendar::from_unix_ms(ms)
-                .unwrap()
-                .to_rfc3339()
-        };
-        assert_eq!(f(a), "2026-10-01T00:00:00+08:00");
-        assert_eq!(f(b), "2026-11-01T00:00:00+08:00");
+        let m = month_of(t);
+        assert_eq!(
+            (m.from.to_string(), m.to.to_string()),
+            ("2026-10-01".into(), "2026-10-31".into())
+        );
+        let t = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:10:00+08:00").unwrap();
+        assert_eq!(month_of(t).to.to_string(), "2026-02-28");
     }
 }

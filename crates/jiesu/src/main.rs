@@ -126,6 +126,11 @@ enum Cmd {
         #[arg(long, env = "JIESU_DATABASE")]
         database: Option<String>,
     },
+    /// Assessment counters (docs/ASSESSMENT.md).
+    Assessment {
+        #[command(subcommand)]
+        cmd: AssessmentCmd,
+    },
     /// Benchmarks (see docs/PERFORMANCE.md). Use a release build.
     Bench {
         #[command(subcommand)]
@@ -229,7 +234,30 @@ enum WaterCmd {
 }
 
 #[derive(Subcommand)]
+enum AssessmentCmd {
+    /// Recompute the per-unit, per-day counters from the event log. Writes wait meanwhile.
+    Rebuild {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum BenchCmd {
+    /// A month's ranking from the incremental counters beside a plain GROUP BY over the `cases`
+    /// projection, on synthetic counters and projection rows for CASES cases over one year.
+    Assessment {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: usize,
+        /// Timed queries of each kind, interleaved.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// An empty PostgreSQL database (default: SQLite in a temporary directory).
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// HJ 212 parse + validate + GB 3838 classify on one core.
     Hj212 {
         #[arg(long, default_value_t = 5)]
@@ -532,6 +560,24 @@ async fn run() -> anyhow::Result<()> {
                 }
             }
         }
+        Cmd::Assessment {
+            cmd: AssessmentCmd::Rebuild { data_dir, database },
+        } => {
+            if database.is_none() && !data_dir.join("jiesu.db").exists() {
+                bail!("no database in {}", data_dir.display());
+            }
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let started = std::time::Instant::now();
+            let r = store.rebuild_assessment().await?;
+            println!(
+                "rebuilt: {} cases, {} events replayed; {} unit-day rows in {:.1} s",
+                r.cases,
+                r.events,
+                r.rows,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Cmd::Bench { cmd } => bench(cmd).await,
         Cmd::Report {
             kind,
@@ -694,6 +740,11 @@ async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {
 
 async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
+        BenchCmd::Assessment {
+            cases,
+            rounds,
+            database,
+        } => bench_assessment(cases, rounds, database).await,
         BenchCmd::Hj212 { seconds } => {
             let (n, secs) = jiesu::bench_monitor::codec(seconds);
             println!(
@@ -1031,6 +1082,78 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `jiesu bench assessment`: see docs/PERFORMANCE.md.
+async fn bench_assessment(
+    cases: usize,
+    rounds: usize,
+    database: Option<String>,
+) -> anyhow::Result<()> {
+    use jiesu_domain::assessment::{AssessmentRules, Period, figures, rank};
+    use jiesu_store::assessment::bench;
+    let dir = tempfile_dir()?;
+    let store = server::open(&dir, database.as_deref()).await?;
+    // Beijing's 343 streets and towns, and 60 departments.
+    let streets: Vec<String> = (1..=343).map(|i| format!("S{i:03}")).collect();
+    let units: Vec<String> = streets
+        .iter()
+        .cloned()
+        .chain((1..=60).map(|i| format!("D{i:02}")))
+        .collect();
+    let started = std::time::Instant::now();
+    let rows = bench::fill(&store, cases, &units, 2026).await?;
+    println!(
+        "loaded {cases} cases over 2026 for {} units: {rows} unit-day counter rows, {cases} projection rows, in {:.1} s ({:?})",
+        units.len(),
+        started.elapsed().as_secs_f64(),
+        store.backend()
+    );
+    let month = Period::parse("2026-10")?;
+    let rules = AssessmentRules::default();
+    let (mut agg, mut plain) = (Vec::new(), Vec::new());
+    let mut ranked_units = 0;
+    for _ in 0..rounds.max(1) {
+        let t = std::time::Instant::now();
+        let counters = store.unit_counters(&month).await?;
+        let mut ranking: Vec<_> = streets
+            .iter()
+            .map(|u| {
+                let c = counters.get(u).cloned().unwrap_or_default();
+                figures(&jiesu_domain::UnitId::new(u), u, &c, &rules)
+            })
+            .collect();
+        rank(&mut ranking, &rules);
+        agg.push(t.elapsed());
+        ranked_units = ranking.iter().filter(|r| r.rank.is_some()).count();
+        let t = std::time::Instant::now();
+        let grouped = bench::projection_group_by(&store, &month).await?;
+        plain.push(t.elapsed());
+        anyhow::ensure!(!grouped.is_empty(), "the GROUP BY found nothing");
+    }
+    let stats = |v: &mut Vec<Duration>| {
+        v.sort();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        (ms(v[v.len() / 2]), ms(v[v.len() - 1]))
+    };
+    let (a_med, a_max) = stats(&mut agg);
+    let (p_med, p_max) = stats(&mut plain);
+    println!(
+        "2026-10 ranking of 343 streets ({ranked_units} ranked), {} rounds each, interleaved:",
+        agg.len()
+    );
+    println!(
+        "  from unit_day_stats (sum + figures + rank): median {a_med:.2} ms, max {a_max:.2} ms"
+    );
+    println!(
+        "  plain GROUP BY over cases (counts only):    median {p_med:.2} ms, max {p_max:.2} ms"
+    );
+    println!("  ratio: {:.1}×", p_med / a_med.max(1e-9));
+    store.close().await;
+    if database.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
 }
 
 fn hj212_parse(mode: jiesu_hj212::CrcMode) -> anyhow::Result<()> {

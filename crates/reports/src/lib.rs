@@ -521,14 +521,28 @@ fn volumes(
     v
 }
 
-/// Each unit's assessment counters over the period. The one call site of the counters: it
-/// replays the log today and is to read the incremental per-unit-day aggregates instead.
+/// Each unit's assessment counters over the days `from..to` (Beijing days, `to` exclusive), from
+/// the incremental per-unit-day aggregates the writer keeps.
 async fn unit_counters(
     store: &Store,
     from: Time,
     to: Time,
 ) -> Result<HashMap<UnitId, Counters>, ReportError> {
-    Ok(store.unit_counters_replayed(from, to).await?)
+    let first = jiesu_domain::calendar::to_beijing(from).date_naive();
+    let end = jiesu_domain::calendar::to_beijing(to).date_naive();
+    let Some(last) = end.pred_opt().filter(|l| *l >= first) else {
+        return Ok(HashMap::new());
+    };
+    let period = jiesu_domain::assessment::Period {
+        from: first,
+        to: last,
+    };
+    Ok(store
+        .unit_counters(&period)
+        .await?
+        .into_iter()
+        .map(|(u, c)| (UnitId::new(u), c))
+        .collect())
 }
 
 fn ranking(

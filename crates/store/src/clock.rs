@@ -1,6 +1,6 @@
 //! What the deadline clock asks of the store: which cases have something due (an indexed range
-//! over `cases.next_fire`, never a scan of the case table), a unit's yellow cards in a month, and
-//! a lease so that one node at a time runs the clock.
+//! over `cases.next_fire`, never a scan of the case table) and a lease so that one node at a time
+//! runs the clock (a unit's yellow cards in a month come from the assessment counters).
 
 use sqlx::Row;
 
@@ -56,48 +56,6 @@ impl Store {
 
     pub async fn mark_clock_backfilled(&self) -> Result<(), StoreError> {
         self.put_setting(BACKFILLED, "1").await
-    }
-
-    /// Yellow cards (not revoked) issued to `unit` between the two moments. Read from the trail:
-    /// a rare question, asked only when a yellow card is issued.
-    pub async fn yellow_cards_between(
-        &self,
-        unit: &str,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<u32, StoreError> {
-        let rows = sqlx::query(
-            "SELECT case_id, type, data FROM case_events \
-             WHERE type IN ('yellow_card', 'card_revoked') AND at >= $1 \
-             ORDER BY global_seq",
-        )
-        .bind(from_ms)
-        .fetch_all(&self.read)
-        .await?;
-        let mut cards: Vec<(String, String, bool)> = Vec::new();
-        for r in rows {
-            let case_id: String = r.try_get(0)?;
-            let kind: String = r.try_get(1)?;
-            let data: String = r.try_get(2)?;
-            let v: serde_json::Value = serde_json::from_str(&data)
-                .map_err(|e| StoreError::Corrupt(format!("event data: {e}")))?;
-            if kind == "yellow_card" {
-                let c = &v["card"];
-                let issued =
-                    chrono::DateTime::parse_from_rfc3339(c["issued_at"].as_str().unwrap_or(""))
-                        .map(|t| t.timestamp_millis())
-                        .unwrap_or(i64::MIN);
-                if c["unit"] == unit && (from_ms..to_ms).contains(&issued) {
-                    let id = c["id"].as_str().unwrap_or("").to_string();
-                    cards.push((case_id, id, true));
-                }
-            } else if let Some(id) = v["card"].as_str()
-                && let Some(c) = cards.iter_mut().find(|(k, i, _)| *k == case_id && i == id)
-            {
-                c.2 = false;
-            }
-        }
-        Ok(cards.iter().filter(|c| c.2).count() as u32)
     }
 
     /// Takes or renews the lease `name` for `holder` until `now_ms + ttl_ms`; true when held.

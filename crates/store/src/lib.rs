@@ -5,6 +5,7 @@
 //! Writes go through one writer task per process that batches many requests into one transaction
 //! (group commit): a caller hears "done" only after that transaction has committed.
 
+pub mod assessment;
 mod chain;
 mod clock;
 mod monitoring;
@@ -79,6 +80,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_sessions_expiry.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_unit_day_stats.sql"),
+    ),
     (6, include_str!("../migrations/sqlite/0006_clock.sql")),
     (
         7,
@@ -95,6 +100,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         4,
         include_str!("../migrations/postgres/0004_sessions_expiry.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_unit_day_stats.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_clock.sql")),
     (

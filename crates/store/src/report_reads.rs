@@ -1,13 +1,10 @@
 //! The reads behind the weekly, monthly and quarterly reports (crates/reports): volumes grouped
-//! over the `cases` projection, open cases near or past their resolve deadline, the cards and
-//! supervisions of a period from the trail, and — until the incremental per-unit-day aggregates
-//! land — each unit's assessment counters over a period, replayed from the log.
+//! over the `cases` projection, open cases near or past their resolve deadline, and the cards and
+//! supervisions of a period from the trail. Units' assessment counters come from the incremental
+//! aggregates (`assessment.rs`).
 
-use std::collections::HashMap;
-
-use jiesu_domain::assessment::{Counters, deltas};
 use jiesu_domain::case::GeoPoint;
-use jiesu_domain::{Case, CaseEvent, Time, UnitId, calendar};
+use jiesu_domain::{Case, CaseEvent, Time, calendar};
 use serde::Deserialize;
 use sqlx::Row;
 
@@ -173,57 +170,5 @@ impl Store {
                 })
             })
             .collect()
-    }
-
-    /// Each unit's assessment counters for the days `[from, to)`, computed by replaying the trail
-    /// of every case received before `to` that has an event since `from` through
-    /// [`jiesu_domain::assessment::deltas`] (a later event can count on an earlier day: a contact
-    /// counts on its dispatch's day, a revocation on its card's).
-    ///
-    /// Stand-in for the incremental per-unit-day aggregates (`unit_day_stats`): the reports call
-    /// it in one place, to be swapped for the aggregate query, which must give the same counters.
-    pub async fn unit_counters_replayed(
-        &self,
-        from: Time,
-        to: Time,
-    ) -> Result<HashMap<UnitId, Counters>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT e.case_id, e.at, e.data FROM case_events e \
-             WHERE e.case_id IN (SELECT DISTINCT case_id FROM case_events WHERE at >= $1) \
-             AND e.case_id IN (SELECT id FROM cases WHERE created_at < $2) \
-             ORDER BY e.case_id, e.seq",
-        )
-        .bind(from.timestamp_millis())
-        .bind(to.timestamp_millis())
-        .fetch_all(&self.read)
-        .await?;
-        let (first_day, end_day) = (
-            calendar::to_beijing(from).date_naive(),
-            calendar::to_beijing(to).date_naive(),
-        );
-        let mut out: HashMap<UnitId, Counters> = HashMap::new();
-        let mut case: Option<Case> = None;
-        for r in rows {
-            let id: String = r.try_get(0)?;
-            let at = time(r.try_get(1)?)?;
-            let data: String = r.try_get(2)?;
-            let ev = event(&data)?;
-            match case.as_mut() {
-                Some(c) if c.id == id => {
-                    let before = c.clone();
-                    c.evolve(&ev, at);
-                    for d in deltas(&before, &ev, c, at) {
-                        if d.day >= first_day && d.day < end_day {
-                            out.entry(d.unit).or_default().add(d.metric, d.delta);
-                        }
-                    }
-                }
-                _ => {
-                    // The first event of the next case: its `received`, which counts nothing.
-                    case = Case::from_received_owned(id, ev, at);
-                }
-            }
-        }
-        Ok(out)
     }
 }

@@ -18,6 +18,7 @@ use jiesu_domain::{Actor, Case, CaseDraft, CaseEvent, Command, Jurisdiction, Tim
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::assessment::{DayStats, StatDeltas};
 use crate::chain::{event_hash, global_hash};
 use crate::{SampleRow, Store, StoreError};
 
@@ -211,6 +212,8 @@ pub(crate) trait WriteTx {
         at_ms: i64,
         summary: &str,
     ) -> Result<(), WriteError>;
+    /// Adds the batch's assessment counters to `unit_day_stats` (one row per day and unit).
+    async fn add_unit_day_stats(&mut self, rows: &[DayStats]) -> Result<(), WriteError>;
     async fn commit(self) -> Result<(), WriteError>;
 }
 
@@ -281,6 +284,8 @@ async fn run_batch<D: WriteDb>(
     let mut tx = db.begin().await?;
     let mut head = tx.head().await?;
     let start_seq = head.seq;
+    // What the batch's events count for the assessment, added once at the end.
+    let mut stats = StatDeltas::default();
     let mut out = Vec::with_capacity(ops.len());
     let mut i = 0;
     while i < ops.len() {
@@ -319,15 +324,20 @@ async fn run_batch<D: WriteDb>(
                 actor,
                 now,
             } => {
-                out.push(run_command(&mut tx, &mut head, juris, case_id, cmd, actor, *now).await?);
+                out.push(
+                    run_command(
+                        &mut tx, &mut head, &mut stats, juris, case_id, cmd, actor, *now,
+                    )
+                    .await?,
+                );
                 i += 1;
             }
             Op::Import(juris, cases) => {
-                out.push(run_import(&mut tx, &mut head, juris, cases).await?);
+                out.push(run_import(&mut tx, &mut head, &mut stats, juris, cases).await?);
                 i += 1;
             }
             Op::OpenAlarm { juris, alarm } => {
-                out.push(run_open_alarm(&mut tx, &mut head, juris, alarm).await?);
+                out.push(run_open_alarm(&mut tx, &mut head, &mut stats, juris, alarm).await?);
                 i += 1;
             }
             Op::SystemEvent {
@@ -338,8 +348,10 @@ async fn run_batch<D: WriteDb>(
                 now,
             } => {
                 out.push(
-                    run_system_event(&mut tx, &mut head, juris, case_id, *version, events, *now)
-                        .await?,
+                    run_system_event(
+                        &mut tx, &mut head, &mut stats, juris, case_id, *version, events, *now,
+                    )
+                    .await?,
                 );
                 i += 1;
             }
@@ -348,13 +360,21 @@ async fn run_batch<D: WriteDb>(
     if head.seq != start_seq {
         tx.set_head(&head).await?;
     }
+    // Intakes count nothing (a case is received by a unit when it is dispatched): a batch of
+    // them adds no statement here.
+    let stat_rows = stats.rows();
+    if !stat_rows.is_empty() {
+        tx.add_unit_day_stats(&stat_rows).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_command<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
+    stats: &mut StatDeltas,
     juris: &Jurisdiction,
     case_id: &str,
     cmd: &Command,
@@ -403,6 +423,7 @@ async fn run_command<T: WriteTx>(
     append_events(
         tx,
         head,
+        stats,
         juris,
         &mut case,
         &events,
@@ -415,9 +436,11 @@ async fn run_command<T: WriteTx>(
 
 /// Appends the events of `case`'s new `events` to both chains, folding them in, and rewrites its
 /// projection. `case` is as stored; its version is the last event's sequence number.
+#[allow(clippy::too_many_arguments)]
 async fn append_events<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
+    stats: &mut StatDeltas,
     juris: &Jurisdiction,
     case: &mut Case,
     events: &[CaseEvent],
@@ -437,7 +460,7 @@ async fn append_events<T: WriteTx>(
             actor,
             now,
         )?;
-        case.evolve(ev, now);
+        stats.fold(case, ev, now);
         prev = row.hash.clone();
         rows.push(row);
     }
@@ -461,9 +484,11 @@ fn parties_of(juris: &Jurisdiction, case: &Case) -> Vec<PartyRow> {
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_system_event<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
+    stats: &mut StatDeltas,
     juris: &Jurisdiction,
     case_id: &str,
     version: u64,
@@ -481,13 +506,24 @@ async fn run_system_event<T: WriteTx>(
         // Computed on a trail that has grown since: the caller computes again.
         return Ok(Err(StoreError::Stale));
     }
-    append_events(tx, head, juris, &mut case, events, &ActorRef::system(), now).await?;
+    append_events(
+        tx,
+        head,
+        stats,
+        juris,
+        &mut case,
+        events,
+        &ActorRef::system(),
+        now,
+    )
+    .await?;
     Ok(Ok(Outcome::Case(Box::new(case), false)))
 }
 
 async fn run_open_alarm<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
+    stats: &mut StatDeltas,
     juris: &Jurisdiction,
     a: &NewAlarm,
 ) -> Result<Result<Outcome, StoreError>, WriteError> {
@@ -531,7 +567,7 @@ async fn run_open_alarm<T: WriteTx>(
             &actor,
             a.now,
         )?;
-        case.evolve(ev, a.now);
+        stats.fold(&mut case, ev, a.now);
         prev = row.hash.clone();
         rows.push(row);
     }
@@ -547,6 +583,7 @@ async fn run_open_alarm<T: WriteTx>(
 async fn run_import<T: WriteTx>(
     tx: &mut T,
     head: &mut Head,
+    stats: &mut StatDeltas,
     juris: &Jurisdiction,
     cases: &[ImportedCase],
 ) -> Result<Result<Outcome, StoreError>, WriteError> {
@@ -554,6 +591,8 @@ async fn run_import<T: WriteTx>(
     let mut projections = Vec::with_capacity(cases.len());
     let mut parties_rows: Vec<(String, Vec<PartyRow>)> = Vec::new();
     let mut last_number: HashMap<String, i64> = HashMap::new();
+    // Counted apart and added only if the whole import goes in.
+    let mut counted = StatDeltas::default();
     for ic in cases {
         let Some((first, at, _)) = ic.events.first() else {
             continue;
@@ -568,7 +607,7 @@ async fn run_import<T: WriteTx>(
         for (i, (ev, at, actor)) in ic.events.iter().enumerate() {
             let row = EventRow::of_event(head, &case.id, i as i64 + 1, &prev, ev, actor, *at)?;
             if i > 0 {
-                case.evolve(ev, *at);
+                counted.fold(&mut case, ev, *at);
             }
             prev = row.hash.clone();
             event_rows.push(row);
@@ -591,6 +630,7 @@ async fn run_import<T: WriteTx>(
     for (day, seq) in last_number {
         tx.raise_number(&day, seq).await?;
     }
+    stats.merge(counted);
     Ok(Ok(Outcome::Imported(projections.len())))
 }
 

@@ -5,6 +5,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
 use crate::SampleRow;
+use crate::assessment::{DayStats, upsert_rows};
 use crate::monitoring::encode_readings;
 
 pub(crate) struct PgDb {
@@ -288,6 +289,10 @@ impl WriteTx for PgTx {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    async fn add_unit_day_stats(&mut self, rows: &[DayStats]) -> Result<(), WriteError> {
+        Ok(upsert_rows(&mut self.tx, rows).await?)
     }
 
     async fn commit(self) -> Result<(), WriteError> {

@@ -13,6 +13,7 @@ use rusqlite::{
 
 use super::{EventRow, Head, KeyedCases, ProjectionRow, WriteDb, WriteError, WriteTx};
 use crate::SampleRow;
+use crate::assessment::{DayStats, upsert_sql};
 use crate::monitoring::encode_readings;
 
 pub(crate) struct SqliteDb {
@@ -307,6 +308,19 @@ impl WriteTx for SqliteTx<'_> {
                 "INSERT INTO alarms (mn, problem, case_id, opened_at, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![mn, problem, case_id, at_ms, summary])?;
+        Ok(())
+    }
+
+    async fn add_unit_day_stats(&mut self, rows: &[DayStats]) -> Result<(), WriteError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| upsert_sql(1, '?'));
+        let mut stmt = self.tx.prepare_cached(&SQL)?;
+        for r in rows {
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(r.counts.len() + 2);
+            values.push(&r.day);
+            values.push(&r.unit_id);
+            values.extend(r.counts.iter().map(|n| n as &dyn rusqlite::ToSql));
+            stmt.execute(values.as_slice())?;
+        }
         Ok(())
     }
 
