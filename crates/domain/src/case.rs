@@ -1733,6 +1733,9 @@ impl Case {
                 self.dispatch_chain.clear();
                 self.deadlines = Some(deadlines.clone());
                 self.dispatched_at = Some(at);
+                // A new dispatch is a new unit's turn: its own accept and contact are judged.
+                self.accepted_at = None;
+                self.contacted_at = None;
                 for u in std::iter::once(unit).chain(co_units) {
                     if !self.involved_units.contains(u) {
                         self.involved_units.push(u.clone());

@@ -366,3 +366,72 @@ fn a_city_root_over_one_county_files_at_the_county() {
     .unwrap();
     assert_eq!(two.intake_center(), Some(&UnitId::new("city")));
 }
+
+#[test]
+fn a_second_unit_is_judged_on_its_own_accept_and_contact() {
+    use jiesu_domain::assessment::{Metric, deltas};
+    let (w, s) = (world(), staff());
+    let mut c = new_case(&w, Kind::Complaint, t("2026-06-10T08:40:00+08:00"));
+    run(
+        &w,
+        &mut c,
+        dispatch("deptA"),
+        &s.dispatcher,
+        t("2026-06-10T09:00:00+08:00"),
+    )
+    .unwrap();
+    // deptA accepts at once, then finds it is not its business and returns it.
+    run(
+        &w,
+        &mut c,
+        Command::Accept { note: None },
+        &s.handler_a,
+        t("2026-06-10T09:05:00+08:00"),
+    )
+    .unwrap();
+    run(
+        &w,
+        &mut c,
+        Command::Return {
+            reason: "不属于本部门职责".into(),
+        },
+        &s.handler_a,
+        t("2026-06-11T10:00:00+08:00"),
+    )
+    .unwrap();
+    // deptB gets it the next week and answers within its own deadlines (accept by 11:00).
+    run(
+        &w,
+        &mut c,
+        dispatch("deptB"),
+        &s.dispatcher,
+        t("2026-06-16T09:00:00+08:00"),
+    )
+    .unwrap();
+    assert_eq!(c.accepted_at, None, "deptA's accept is not deptB's");
+    run(
+        &w,
+        &mut c,
+        Command::Accept { note: None },
+        &s.handler_b,
+        t("2026-06-16T10:00:00+08:00"),
+    )
+    .unwrap();
+    let before = c.clone();
+    let at = t("2026-06-16T10:30:00+08:00");
+    let evs = run(
+        &w,
+        &mut c,
+        Command::Contact { note: None },
+        &s.handler_b,
+        at,
+    )
+    .unwrap();
+    let d = deltas(&before, &evs[0], &c, at);
+    assert!(
+        d.iter().any(|d| d.unit == UnitId::new("deptB")
+            && d.metric == Metric::Responded
+            && d.delta == 1),
+        "{d:?}"
+    );
+}
