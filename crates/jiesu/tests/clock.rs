@@ -190,6 +190,38 @@ async fn fires_within_a_second(database: Option<String>) {
         .unwrap()
         .json();
     assert_eq!(case["state"], "dispatched", "{case}");
+    assert_eq!(case["cards"][0]["id"], "Y1");
+    assert_eq!(case["cards"][0]["status"], "active");
+    // The carded department appeals, once; only an inspector decides.
+    let handler = node.login("handler_d01").await;
+    let command = |c: &Client, body: Value| {
+        let (c, id) = (c.clone(), id.clone());
+        async move {
+            c.post(&format!("/api/v1/cases/{id}/commands"), &body)
+                .await
+                .unwrap()
+        }
+    };
+    let appeal = json!({"type": "appeal", "card": "Y1", "reason": "系统派单时本部门值班电话故障"});
+    let r = command(&handler, appeal.clone()).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = command(&handler, appeal).await;
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (409, json!("appeal_exists"))
+    );
+    let decide = json!({"type": "decide_appeal", "card": "Y1", "decision": "revoke", "reason": "经核实属实"});
+    let leader = node.login("leader").await;
+    let r = command(&leader, decide.clone()).await;
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (403, json!("role_forbidden"))
+    );
+    let inspector = node.login("inspector").await;
+    let r = command(&inspector, decide).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["cards"][0]["status"], "revoked");
+    assert_eq!(events(&node.store, &id, "card_revoked").await.len(), 1);
     node.stop();
 }
 
