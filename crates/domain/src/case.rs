@@ -772,6 +772,16 @@ const INTAKE: &[Role] = &[
     Role::Inspector,
 ];
 const WHISTLING: &[Role] = &[Role::Handler, Role::Leader];
+/// Every state of an open case.
+const OPEN_STATES: &[CaseState] = &[
+    CaseState::Received,
+    CaseState::Dispatched,
+    CaseState::Accepted,
+    CaseState::InProgress,
+    CaseState::Replied,
+    CaseState::AwaitingCallback,
+    CaseState::Suspended,
+];
 const STAFF: &[Role] = crate::actor::CASE_READERS;
 
 /// The refusal for a case the actor cannot read (`Forbidden` with this code): the API answers it
@@ -1596,18 +1606,8 @@ impl Case {
             }
             Command::Supervise { level, note, due } => {
                 self.need_role_over_involved(actor, ctx, &[Role::Leader], name)?;
-                self.need_state(
-                    name,
-                    &[
-                        S::Received,
-                        S::Dispatched,
-                        S::Accepted,
-                        S::InProgress,
-                        S::Replied,
-                        S::AwaitingCallback,
-                        S::Suspended,
-                    ],
-                )?;
+                // Any open case, suspended ones included: a leader may press on a stalled case.
+                self.need_state(name, OPEN_STATES)?;
                 check_text("note", note, MAX_NOTE, true)?;
                 if let Some(d) = due
                     && *d <= now
@@ -1626,17 +1626,13 @@ impl Case {
             Command::Remind { note } => {
                 let roles = [Role::Leader, Role::Dispatcher, Role::Inspector];
                 self.need_role_over_involved(actor, ctx, &roles, name)?;
-                self.need_state(
-                    name,
-                    &[
-                        S::Received,
-                        S::Dispatched,
-                        S::Accepted,
-                        S::InProgress,
-                        S::Replied,
-                        S::AwaitingCallback,
-                    ],
-                )?;
+                // A reminder is for someone who can act now: not on a suspended case.
+                let live: Vec<CaseState> = OPEN_STATES
+                    .iter()
+                    .copied()
+                    .filter(|st| *st != S::Suspended)
+                    .collect();
+                self.need_state(name, &live)?;
                 check_text("note", note, MAX_NOTE, true)?;
                 vec![CaseEvent::Reminded { note: note.clone() }]
             }
@@ -1918,7 +1914,6 @@ impl Case {
                 level: *level,
                 note: note.clone(),
                 due: *due,
-                by: String::new(),
                 at,
             }),
             CaseEvent::Reminded { .. } => self.reminders += 1,

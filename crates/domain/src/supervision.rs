@@ -113,7 +113,7 @@ pub struct Supervision {
     pub note: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<Time>,
-    pub by: String,
+    // Who gave it is the `supervised` event's actor in the trail, not repeated here.
     pub at: Time,
 }
 
