@@ -966,6 +966,14 @@ impl Store {
         }
     }
 
+    /// Submits a job whose answer is a case (and whether this job made it).
+    async fn submit_case(&self, op: Op) -> Result<(Case, bool), StoreError> {
+        match self.submit(op).await? {
+            Outcome::Case(c, created) => Ok((*c, created)),
+            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
+        }
+    }
+
     async fn submit(&self, op: Op) -> Result<Outcome, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.writer
@@ -1003,16 +1011,11 @@ impl Store {
             day: jiesu_domain::case::number_day(now),
             idempotency,
         };
-        match self
-            .submit(Op::Intake {
-                juris,
-                new: Box::new(new),
-            })
-            .await?
-        {
-            Outcome::Case(c, created) => Ok((*c, created)),
-            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
-        }
+        self.submit_case(Op::Intake {
+            juris,
+            new: Box::new(new),
+        })
+        .await
     }
 
     /// Gives a command on a case (by id or number). A case outside the actor's scope is `NotFound`.
@@ -1024,19 +1027,15 @@ impl Store {
         actor: &Actor,
         now: Time,
     ) -> Result<Case, StoreError> {
-        match self
-            .submit(Op::Command {
-                juris,
-                case_id: case_id.to_string(),
-                cmd: Box::new(cmd),
-                actor: Box::new(actor.clone()),
-                now,
-            })
-            .await?
-        {
-            Outcome::Case(c, _) => Ok(*c),
-            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
-        }
+        self.submit_case(Op::Command {
+            juris,
+            case_id: case_id.to_string(),
+            cmd: Box::new(cmd),
+            actor: Box::new(actor.clone()),
+            now,
+        })
+        .await
+        .map(|(c, _)| c)
     }
 
     /// Opens an alarm: its case is recorded, dispatched and linked in one transaction, so a
@@ -1046,16 +1045,11 @@ impl Store {
         juris: Arc<Jurisdiction>,
         alarm: NewAlarm,
     ) -> Result<(Case, bool), StoreError> {
-        match self
-            .submit(Op::OpenAlarm {
-                juris,
-                alarm: Box::new(alarm),
-            })
-            .await?
-        {
-            Outcome::Case(c, created) => Ok((*c, created)),
-            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
-        }
+        self.submit_case(Op::OpenAlarm {
+            juris,
+            alarm: Box::new(alarm),
+        })
+        .await
     }
 
     /// Writes a system event on a case still at `version` (`Stale` if it moved on since).
@@ -1080,19 +1074,15 @@ impl Store {
         events: Vec<CaseEvent>,
         now: Time,
     ) -> Result<Case, StoreError> {
-        match self
-            .submit(Op::SystemEvent {
-                juris,
-                case_id: case_id.to_string(),
-                version,
-                events,
-                now,
-            })
-            .await?
-        {
-            Outcome::Case(c, _) => Ok(*c),
-            _ => Err(StoreError::Corrupt("unexpected outcome".into())),
-        }
+        self.submit_case(Op::SystemEvent {
+            juris,
+            case_id: case_id.to_string(),
+            version,
+            events,
+            now,
+        })
+        .await
+        .map(|(c, _)| c)
     }
 
     /// Imports whole cases with their trails (hash-chained like any other write).
