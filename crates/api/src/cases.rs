@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::dto::{case_json, json_body, timeline_json};
+use crate::dto::{case_json, case_json_full, json_body, timeline_json};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::problem::ApiError;
 
@@ -172,7 +172,7 @@ pub async fn get_case(
     let case = visible_case(&state, &auth, &juris, &id).await?;
     Ok(json_body(
         StatusCode::OK,
-        &case_json(&case, &auth.actor, &juris, state.now()),
+        &case_json_full(&case, &auth.actor, &juris, state.now()),
     ))
 }
 
@@ -340,6 +340,6 @@ pub async fn command(
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(json_body(
         StatusCode::OK,
-        &case_json(&case, &auth.actor, &juris, now),
+        &case_json_full(&case, &auth.actor, &juris, now),
     ))
 }

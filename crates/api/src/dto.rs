@@ -249,6 +249,10 @@ pub struct CaseView<'a> {
     callback: Option<CallbackView<'a>>,
     #[serde(flatten)]
     internal: Option<InternalView<'a>>,
+    /// On a single case (`GET`, a command's answer): the commands the caller may give now
+    /// (`Case::allowed_commands`), so a console offers only those.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed_commands: Option<Vec<&'static str>>,
 }
 
 /// The working record of a case: staff in scope only.
@@ -304,6 +308,18 @@ pub struct CardView<'a> {
     status_zh: &'static str,
     appeal_reason: Option<Cow<'a, str>>,
     decision_reason: Option<Cow<'a, str>>,
+}
+
+/// [`case_json`] with the commands the caller may give now.
+pub fn case_json_full<'a>(
+    case: &'a Case,
+    actor: &Actor,
+    juris: &'a Jurisdiction,
+    now: Time,
+) -> CaseView<'a> {
+    let mut v = case_json(case, actor, juris, now);
+    v.allowed_commands = Some(case.allowed_commands(actor, now, &juris.ctx()));
+    v
 }
 
 pub fn case_json<'a>(
@@ -441,6 +457,7 @@ pub fn case_json<'a>(
             callback_attempts: case.callback_attempts,
             version: case.version,
         }),
+        allowed_commands: None,
     }
 }
 

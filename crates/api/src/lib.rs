@@ -522,6 +522,12 @@ fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with_console(state, None)
+}
+
+/// The API, with `console` (the web console's static files) answering every path outside
+/// `/api/`; an unknown `/api/` path stays a problem+json 404.
+pub fn router_with_console(state: AppState, console: Option<Router>) -> Router {
     let mut r: Router<AppState> = Router::new();
     for d in ROUTES {
         match handler_for(d.method, d.path) {
@@ -529,8 +535,20 @@ pub fn router(state: AppState) -> Router {
             None => tracing::error!(path = d.path, "route without handler"),
         }
     }
-    r.fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    let r = match console {
+        None => r.fallback(not_found),
+        Some(console) => r.fallback(move |req: axum::extract::Request| async move {
+            let path = req.uri().path();
+            if path == "/api" || path.starts_with("/api/") {
+                return not_found().await.into_response();
+            }
+            match tower::ServiceExt::oneshot(console, req).await {
+                Ok(res) => res,
+                Err(never) => match never {},
+            }
+        }),
+    };
+    r.method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

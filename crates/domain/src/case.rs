@@ -1108,6 +1108,101 @@ impl Case {
     }
 
     /// Checks a command against the actor's role and scope and the case's state; returns its events.
+    /// The commands `actor` may give now, by name: each is tried on the case with placeholder
+    /// fields. A refusal for the role, the scope, the state or the case's circumstances rules it
+    /// out; a refusal of the placeholder fields (which the real form fills) does not. The console
+    /// shows only these; the command itself is still judged in full when given.
+    pub fn allowed_commands(
+        &self,
+        actor: &Actor,
+        now: Time,
+        ctx: &Context<'_>,
+    ) -> Vec<&'static str> {
+        let text = || "—".to_string();
+        let nobody = || UnitId::new(String::new());
+        let mut probes = vec![
+            Command::AnswerDirectly { answer: text() },
+            Command::Dispatch {
+                unit: nobody(),
+                co_units: vec![],
+                note: None,
+            },
+            Command::Redispatch {
+                unit: nobody(),
+                note: None,
+            },
+            Command::Accept { note: None },
+            Command::Return { reason: text() },
+            Command::Contact { note: None },
+            Command::Reply {
+                outcome: ReplyOutcome::Resolved,
+                text: text(),
+                reason: None,
+            },
+            Command::Review {
+                decision: ReviewDecision::Approve,
+                comment: None,
+            },
+            Command::Callback {
+                resolved: true,
+                satisfaction: Satisfaction::Satisfied,
+                note: None,
+                unit_at_fault: None,
+            },
+            Command::Close { note: None },
+            Command::Reopen { reason: text() },
+            Command::RequestExtension {
+                working_days: 1,
+                reason: text(),
+            },
+            Command::ApproveExtension { comment: None },
+            Command::DenyExtension { reason: text() },
+            Command::Suspend { reason: text() },
+            Command::Resume { note: None },
+            Command::Merge {
+                into: String::new(),
+            },
+            Command::Annotate { text: text() },
+            Command::Whistle {
+                units: vec![],
+                lead: nobody(),
+                note: None,
+            },
+            Command::ReportIn { note: None },
+            Command::RecordPart { text: text() },
+            Command::Supervise {
+                level: SuperviseLevel::General,
+                note: text(),
+                due: None,
+            },
+            Command::Remind { note: text() },
+        ];
+        for c in &self.cards {
+            probes.push(Command::Appeal {
+                card: c.id.clone(),
+                reason: text(),
+            });
+            probes.push(Command::DecideAppeal {
+                card: c.id.clone(),
+                decision: AppealDecision::Uphold,
+                reason: text(),
+            });
+        }
+        let mut out: Vec<&'static str> = Vec::new();
+        for p in &probes {
+            let allowed = match self.apply(p, actor, now, ctx) {
+                Ok(_) => true,
+                // Placeholder units are empty ids: refused as unknown before any scope check.
+                Err(DomainError::Invalid { .. } | DomainError::Unknown { .. }) => true,
+                Err(_) => false,
+            };
+            if allowed && !out.contains(&p.name()) {
+                out.push(p.name());
+            }
+        }
+        out
+    }
+
     pub fn apply(
         &self,
         cmd: &Command,

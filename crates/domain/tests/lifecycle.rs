@@ -1043,3 +1043,34 @@ fn case_numbers_read_back_as_day_and_sequence() {
     assert_eq!(parse_case_number("2026100"), None);
     assert_eq!(parse_case_number("20261001abc"), None);
 }
+
+#[test]
+fn allowed_commands_follow_role_scope_and_state() {
+    let (w, s) = (world(), staff());
+    let at = t("2026-06-10T09:05:00+08:00");
+    let mut c = new_case(&w, Kind::Complaint, t("2026-06-10T09:00:00+08:00"));
+    let allowed = |c: &Case, a: &Actor| c.allowed_commands(a, at, &w.ctx());
+    let d = allowed(&c, &s.dispatcher);
+    for name in ["dispatch", "answer_directly", "merge", "annotate"] {
+        assert!(
+            d.contains(&name),
+            "dispatcher on a received case: {name} in {d:?}"
+        );
+    }
+    for name in ["accept", "reply", "review", "callback"] {
+        assert!(
+            !d.contains(&name),
+            "dispatcher on a received case: {name} in {d:?}"
+        );
+    }
+    // Nothing yet for the department it has not reached.
+    assert!(!allowed(&c, &s.handler_a).contains(&"accept"));
+    run(&w, &mut c, dispatch("deptA"), &s.dispatcher, at).unwrap();
+    let h = allowed(&c, &s.handler_a);
+    assert!(h.contains(&"accept") && h.contains(&"return"), "{h:?}");
+    assert!(!h.contains(&"dispatch") && !h.contains(&"contact"), "{h:?}");
+    assert!(!allowed(&c, &s.dispatcher).contains(&"accept"));
+    // Every command offered is one `apply` would take with real fields: accept goes through.
+    run(&w, &mut c, Command::Accept { note: None }, &s.handler_a, at).unwrap();
+    assert!(allowed(&c, &s.handler_a).contains(&"contact"));
+}

@@ -6,6 +6,7 @@ pub mod bench_monitor;
 pub mod calendar_watch;
 pub mod client;
 pub mod clock;
+pub mod console;
 pub mod demo;
 mod demo_data;
 pub mod demo_places;

@@ -124,7 +124,7 @@ pub async fn spawn(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    let app = jiesu_api::router(state);
+    let app = jiesu_api::router_with_console(state, Some(crate::console::router()));
     let h = tokio::spawn(async move {
         if let Err(e) = jiesu_api::serve(listener, app, std::future::pending()).await {
             tracing::error!(error = %e, "server stopped");
@@ -175,7 +175,11 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
     crate::calendar_watch::start(state.clone());
     crate::clock::start(state.clone(), node_name());
     println!("jiesu listening on http://{}", listener.local_addr()?);
-    jiesu_api::serve(listener, jiesu_api::router(state), shutdown_signal()).await?;
+    if !crate::console::built() {
+        println!("web console not built (cd web && npm ci && npm run build): serving the API only");
+    }
+    let app = jiesu_api::router_with_console(state, Some(crate::console::router()));
+    jiesu_api::serve(listener, app, shutdown_signal()).await?;
     Ok(())
 }
 
