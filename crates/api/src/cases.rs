@@ -192,6 +192,24 @@ pub async fn timeline(
     })))
 }
 
+/// Staff check a case's trail; a citizen's view of it carries no hashes to check.
+pub async fn verify(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let case = visible_case(&state, &auth, &juris, &id).await?;
+    if !auth.actor.is_staff() {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "checking the trail is for staff",
+        ));
+    }
+    let report = state.store.verify_case(&case.id).await?;
+    Ok(Json(report))
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {

@@ -1130,7 +1130,95 @@ async fn summoned_units_find_their_cases(env: &Env) {
     assert_eq!(c["state"], "replied");
 }
 
+/// The console's pages get their commands from the case, and check its trail.
+async fn allowed_commands_and_verify(env: &Env) {
+    let op = env.login("operator").await;
+    let disp = env.login("dispatcher").await;
+    let h = env.login("handler_d01").await;
+    let c = create(&op, "单条工单可做的操作").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let view = disp
+        .get(&format!("/api/v1/cases/{id}"))
+        .await
+        .unwrap()
+        .json();
+    let cmds: Vec<&str> = view["allowed_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        cmds.contains(&"dispatch") && !cmds.contains(&"accept"),
+        "{cmds:?}"
+    );
+    // Lists leave it out: it is worked out per case.
+    let list = disp.get("/api/v1/worklist").await.unwrap().json();
+    assert!(list["items"][0].get("allowed_commands").is_none());
+    let c = ok(&disp, &id, json!({"type": "dispatch", "unit": DEPT1})).await;
+    assert!(
+        !c["allowed_commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("dispatch"))
+    );
+    let view = h.get(&format!("/api/v1/cases/{id}")).await.unwrap().json();
+    assert!(
+        view["allowed_commands"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("accept"))
+    );
+    ok(&h, &id, json!({"type": "accept"})).await;
+
+    let v = h.get(&format!("/api/v1/cases/{id}/verify")).await.unwrap();
+    assert_eq!(v.status, 200);
+    let v = v.json();
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["events"], 3);
+    let tl = h
+        .get(&format!("/api/v1/cases/{id}/timeline"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(v["head"], tl["events"][2]["hash"]);
+    // Out of scope: as unknown.
+    let other = env.login("handler_d02").await;
+    let r = other
+        .get(&format!("/api/v1/cases/{id}/verify"))
+        .await
+        .unwrap();
+    assert_problem(&r, 404, "case_not_found");
+}
+
+/// `/` and every path outside `/api/` serve the console (or, unbuilt, how to build it); an
+/// unknown API path stays a problem.
+async fn console_beside_the_api(env: &Env) {
+    let c = env.client();
+    for path in ["/", "/workbench", "/cases/20260610000001"] {
+        let r = c.get(path).await.unwrap();
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.content_type.starts_with("text/html"),
+            "{path}: {}",
+            r.content_type
+        );
+        assert_eq!(r.headers["cache-control"], "no-cache");
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(
+            body.contains("id=\"app\"") || body.contains("npm run build"),
+            "{path}: {body}"
+        );
+    }
+    let r = c.get("/assets/no-such-chunk-1234.js").await.unwrap();
+    assert_eq!(r.status, 404);
+    let r = c.get("/api/v1/no-such-endpoint").await.unwrap();
+    assert_problem(&r, 404, "not_found");
+}
+
 on_both_backends!(
+    allowed_commands_and_verify,
+    console_beside_the_api,
     summoned_units_find_their_cases,
     main_line,
     refusals,

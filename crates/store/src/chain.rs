@@ -185,3 +185,93 @@ impl Store {
         })
     }
 }
+
+/// One case's chain, checked from its first event to the projection's head.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CaseChainReport {
+    pub ok: bool,
+    pub events: u64,
+    /// The hash of the last event (the case's head).
+    pub head: String,
+    /// The first event that fails, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+impl Store {
+    /// Recomputes every hash of one case's trail and checks it against the projection's version
+    /// and head, as `jiesu verify` does for the whole log (the global chain is not walked here).
+    pub async fn verify_case(&self, case_id: &str) -> Result<CaseChainReport, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, type, actor_id, at, data, prev_hash, hash FROM case_events \
+             WHERE case_id = $1 ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut prev_hash = GENESIS_HASH.to_string();
+        let mut report = CaseChainReport {
+            ok: true,
+            events: 0,
+            head: String::new(),
+            broken_at: None,
+            problem: None,
+        };
+        let fail = |report: &mut CaseChainReport, seq: i64, what: String| {
+            report.ok = false;
+            report.broken_at = Some(seq);
+            report.problem = Some(what);
+        };
+        for r in rows {
+            let seq: i64 = r.try_get(0)?;
+            let kind: String = r.try_get(1)?;
+            let actor: String = r.try_get(2)?;
+            let at: i64 = r.try_get(3)?;
+            let data: String = r.try_get(4)?;
+            let prev: String = r.try_get(5)?;
+            let hash: String = r.try_get(6)?;
+            report.events += 1;
+            if seq != report.events as i64 {
+                fail(&mut report, seq, format!("event {seq} out of sequence"));
+                return Ok(report);
+            }
+            if prev != prev_hash {
+                fail(
+                    &mut report,
+                    seq,
+                    format!("event {seq} does not link to its predecessor"),
+                );
+                return Ok(report);
+            }
+            if event_hash(&prev, case_id, seq, &kind, &actor, at, &data) != hash {
+                fail(
+                    &mut report,
+                    seq,
+                    format!("event {seq} was altered (hash mismatch)"),
+                );
+                return Ok(report);
+            }
+            prev_hash = hash;
+        }
+        report.head = prev_hash;
+        let head = sqlx::query("SELECT version, last_hash FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_optional(&self.read)
+            .await?;
+        if let Some(h) = head {
+            let version: i64 = h.try_get(0)?;
+            let last_hash: String = h.try_get(1)?;
+            if version != report.events as i64 || last_hash != report.head {
+                let at = report.events as i64;
+                fail(
+                    &mut report,
+                    at,
+                    format!("the case stands at version {version}, its trail at {at}"),
+                );
+            }
+        }
+        Ok(report)
+    }
+}

@@ -27,7 +27,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use tokio::sync::{mpsc, oneshot};
 
-pub use chain::{GENESIS_HASH, VerifyReport, event_hash, global_hash};
+pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_hash};
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
