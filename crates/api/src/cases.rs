@@ -149,7 +149,7 @@ pub(crate) fn unit_paths(juris: &jiesu_domain::Jurisdiction, units: &[UnitId]) -
 }
 
 /// The case by id or number if the caller may read it; otherwise it does not exist for him.
-async fn visible_case(
+pub(crate) async fn visible_case(
     state: &AppState,
     auth: &Authed,
     juris: &jiesu_domain::Jurisdiction,
@@ -346,6 +346,13 @@ pub async fn command(
     ApiPath(id): ApiPath<String>,
     ApiJson(cmd): ApiJson<Command>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if matches!(cmd, Command::Attach(_)) {
+        // The trail may only name a file the server stored and hashed itself.
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "attachments are added by uploading the file to /cases/{id}/attachments",
+        ));
+    }
     let juris = state.juris();
     let now = state.now();
     let case = state

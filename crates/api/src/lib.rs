@@ -2,6 +2,7 @@
 //! Handlers authenticate, then hand the command to the store, which checks it with the domain.
 
 mod assessment;
+mod attachments;
 pub mod auth;
 mod cases;
 pub mod dto;
@@ -226,6 +227,50 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/api/v1/cases/{id}/verify",
         summary: "Recompute the case's hash chain: {ok, events, head, broken_at?, problem?}",
         summary_zh: "校验留痕哈希链",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/v1/cases/{id}/attachments",
+        summary: "Add a photo or document (multipart field `file`: JPEG, PNG or PDF, at most 10 MiB)",
+        summary_zh: "上传附件",
+        tag: "cases",
+        auth: true,
+        body: Some("AttachmentUpload"),
+        query: &[],
+        ok: 201,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/cases/{id}/attachments",
+        summary: "The case's photos and documents",
+        summary_zh: "附件列表",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/attachments/{id}",
+        summary: "Download an attachment (for readers of its case)",
+        summary_zh: "下载附件",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/attachments/{id}/thumbnail",
+        summary: "An image attachment's JPEG thumbnail (320 px)",
+        summary_zh: "附件缩略图",
         tag: "cases",
         auth: true,
         body: None,
@@ -486,6 +531,12 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/cases/{id}/timeline") => get(cases::timeline),
         ("post", "/api/v1/cases/{id}/commands") => post(cases::command),
         ("get", "/api/v1/cases/{id}/verify") => get(cases::verify),
+        ("post", "/api/v1/cases/{id}/attachments") => post(attachments::upload).layer(
+            DefaultBodyLimit::max(attachments::MAX_FILE_BYTES + 64 * 1024),
+        ),
+        ("get", "/api/v1/cases/{id}/attachments") => get(attachments::list),
+        ("get", "/api/v1/attachments/{id}") => get(attachments::download),
+        ("get", "/api/v1/attachments/{id}/thumbnail") => get(attachments::download_thumbnail),
         ("get", "/api/v1/worklist") => get(cases::worklist),
         ("get", "/api/v1/callbacks") => get(supervision::callbacks),
         ("get", "/api/v1/supervision/board") => get(supervision::board),

@@ -62,6 +62,8 @@ pub fn schemas() -> Value {
                 "units": {"type": "object", "additionalProperties": s(&["mg_l", "ug_l", "other"])},
                 "emission_limits": {"type": "object", "additionalProperties": {"type": "number"}}
             }},
+        "AttachmentUpload": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "JPEG, PNG or PDF (by content), at most 10 MiB"}}},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "IntakeRequest": {"type": "object", "additionalProperties": false, "required": ["kind", "title"],
@@ -145,7 +147,12 @@ pub fn document() -> Value {
             op["parameters"] = Value::Array(params);
         }
         if let Some(b) = d.body {
-            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
+            let media = if b == "AttachmentUpload" {
+                "multipart/form-data"
+            } else {
+                "application/json"
+            };
+            op["requestBody"] = json!({"required": true, "content": {media: {"schema": {"$ref": format!("#/components/schemas/{b}")}}}});
         }
         if d.auth {
             op["security"] = json!([{"bearer": []}]);

@@ -104,6 +104,12 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "invalid_query" => ("查询参数错误", "Invalid query parameters"),
         "unsupported_media_type" => ("请使用 application/json", "Use application/json"),
         "payload_too_large" => ("请求体过大", "Request body too large"),
+        "unsupported_file_type" => (
+            "仅支持 JPEG、PNG 图片和 PDF 文件",
+            "Only JPEG and PNG images and PDF files are accepted",
+        ),
+        "file_too_large" => ("文件超过 10 MB", "The file is larger than 10 MB"),
+        "attachment_not_found" => ("附件不存在", "Attachment not found"),
         "invalid_period" => (
             "统计周期格式错误（如 2026-10、2026-W45、2026-Q3、2026、2026-10-15）",
             "Invalid period (e.g. 2026-10, 2026-W45, 2026-Q3, 2026, 2026-10-15)",

@@ -411,6 +411,20 @@ pub enum Command {
         decision: AppealDecision,
         reason: String,
     },
+    /// A photo or document joins the case. Given by the upload endpoint, which stored the file
+    /// first; the trail keeps its SHA-256, so the chain vouches for the file as well.
+    Attach(AttachmentRef),
+}
+
+/// A stored file, as the trail names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentRef {
+    pub attachment: String,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 impl Command {
@@ -441,6 +455,7 @@ impl Command {
             Command::Remind { .. } => "remind",
             Command::Appeal { .. } => "appeal",
             Command::DecideAppeal { .. } => "decide_appeal",
+            Command::Attach(_) => "attach",
         }
     }
 }
@@ -562,6 +577,7 @@ pub enum CaseEvent {
     Annotated {
         text: String,
     },
+    AttachmentAdded(AttachmentRef),
     /// The deadlines were computed again because the holiday schedule they were counted on
     /// changed (a provisional year replaced by the State Council's notice). Written by the system.
     DeadlinesRecomputed {
@@ -651,6 +667,7 @@ impl CaseEvent {
             CaseEvent::Resumed { .. } => "resumed",
             CaseEvent::Merged { .. } => "merged",
             CaseEvent::Annotated { .. } => "annotated",
+            CaseEvent::AttachmentAdded(_) => "attachment_added",
             CaseEvent::DeadlinesRecomputed { .. } => "deadlines_recomputed",
             CaseEvent::Whistled { .. } => "whistled",
             CaseEvent::ReportedIn { .. } => "reported_in",
@@ -1614,6 +1631,24 @@ impl Case {
                 check_text("text", text, MAX_NOTE, true)?;
                 vec![CaseEvent::Annotated { text: text.clone() }]
             }
+            Command::Attach(file) => {
+                // The reporting citizen adds to his own case; staff to a case their unit is in.
+                let own = self.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str());
+                if !own {
+                    self.need_role_over_involved(actor, ctx, STAFF, name)?;
+                }
+                if self.state == S::Merged {
+                    return Err(DomainError::WrongState {
+                        command: name,
+                        state: self.state,
+                    });
+                }
+                check_text("name", &file.name, 200, true)?;
+                if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid("sha256", "64 hexadecimal digits"));
+                }
+                vec![CaseEvent::AttachmentAdded(file.clone())]
+            }
             Command::Whistle { units, lead, note } => {
                 self.need_role(actor, ctx, WHISTLING, &assigned, name)?;
                 self.need_state(name, &[S::Accepted, S::InProgress])?;
@@ -1968,7 +2003,7 @@ impl Case {
                 self.merged_into = Some(into.clone());
                 self.closed_at = Some(at);
             }
-            CaseEvent::Annotated { .. } => {}
+            CaseEvent::Annotated { .. } | CaseEvent::AttachmentAdded(_) => {}
             CaseEvent::DeadlinesRecomputed { deadlines, .. } => {
                 self.deadlines = Some(deadlines.clone());
             }

@@ -1216,7 +1216,152 @@ async fn console_beside_the_api(env: &Env) {
     assert_problem(&r, 404, "not_found");
 }
 
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "jiesu-test-boundary-7d1c";
+    let mut body = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         content-type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(c: &Client, id: &str, name: &str, bytes: &[u8]) -> Response {
+    let (ct, body) = multipart(name, bytes);
+    c.send(
+        "POST",
+        &format!("/api/v1/cases/{id}/attachments"),
+        &[("content-type", &ct)],
+        body,
+    )
+    .await
+    .unwrap()
+}
+
+/// A 640×480 photo-like PNG.
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Photos on a case: checked by content, stored in the database, named on the trail by their
+/// hash, served to the case's readers only.
+async fn attachments(env: &Env) {
+    let op = env.login("operator").await;
+    let disp = env.login("dispatcher").await;
+    let h = env.login("handler_d01").await;
+    let c = create(&op, "井盖破损附照片").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    ok(&disp, &id, json!({"type": "dispatch", "unit": DEPT1})).await;
+    let photo = png();
+    let r = upload(&h, &id, "现场照片.png", &photo).await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let a = r.json();
+    assert_eq!(a["mime"], "image/png");
+    assert_eq!(a["name"], "现场照片.png");
+    assert_eq!(a["size"], photo.len());
+    assert_eq!(a["has_thumbnail"], true);
+    let att = a["id"].as_str().unwrap().to_string();
+    let sha = a["sha256"].as_str().unwrap().to_string();
+    let list = h
+        .get(&format!("/api/v1/cases/{id}/attachments"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // The dispatcher reads the same bytes back; the thumbnail is a small JPEG.
+    let r = disp
+        .get(&format!("/api/v1/attachments/{att}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "image/png");
+    assert_eq!(&r.body[..], &photo[..]);
+    let r = disp
+        .get(&format!("/api/v1/attachments/{att}/thumbnail"))
+        .await
+        .unwrap();
+    assert_eq!(r.content_type, "image/jpeg");
+    let thumb = image::load_from_memory(&r.body).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (320, 240));
+    // The trail names the file by its hash, and the chain still verifies.
+    let tl = h
+        .get(&format!("/api/v1/cases/{id}/timeline"))
+        .await
+        .unwrap()
+        .json();
+    let ev = tl["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(ev["type"], "attachment_added", "{ev}");
+    assert_eq!(ev["data"]["sha256"], sha.as_str());
+    let v = h
+        .get(&format!("/api/v1/cases/{id}/verify"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(v["ok"], true, "{v}");
+
+    // Refusals: content that is not an image or PDF, whatever its name; a fake JPEG; a file over
+    // 10 MiB; the trail written directly; someone outside the case.
+    let r = upload(&h, &id, "photo.jpg", b"#!/bin/sh\necho not a photo\n").await;
+    assert_problem(&r, 415, "unsupported_file_type");
+    let r = upload(
+        &h,
+        &id,
+        "broken.jpg",
+        &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 1, 2, 3],
+    )
+    .await;
+    assert_problem(&r, 422, "validation_failed");
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b' ');
+    let r = upload(&h, &id, "big.pdf", &big).await;
+    assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
+    let r = cmd(
+        &h,
+        &id,
+        json!({"type": "attach", "attachment": "att_x", "name": "x.png", "mime": "image/png",
+               "size": 1, "sha256": sha}),
+    )
+    .await;
+    assert_problem(&r, 422, "invalid_body");
+    let other = env.login("handler_d02").await;
+    let r = other
+        .get(&format!("/api/v1/attachments/{att}"))
+        .await
+        .unwrap();
+    assert_problem(&r, 404, "attachment_not_found");
+    let r = upload(&other, &id, "x.png", &photo).await;
+    assert_problem(&r, 404, "case_not_found");
+    let list = h
+        .get(&format!("/api/v1/cases/{id}/attachments"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "refused files are not kept"
+    );
+    // A PDF is taken, without a thumbnail.
+    let r = upload(
+        &h,
+        &id,
+        "处理报告.pdf",
+        b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["has_thumbnail"], false);
+}
+
 on_both_backends!(
+    attachments,
     allowed_commands_and_verify,
     console_beside_the_api,
     summoned_units_find_their_cases,

@@ -6,6 +6,7 @@
 //! (group commit): a caller hears "done" only after that transaction has committed.
 
 pub mod assessment;
+mod attachments;
 mod chain;
 mod clock;
 mod monitoring;
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use tokio::sync::{mpsc, oneshot};
 
+pub use attachments::{AttachmentMeta, NewAttachment};
 pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_hash};
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
@@ -89,6 +91,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../migrations/sqlite/0007_case_parties.sql"),
     ),
+    (8, include_str!("../migrations/sqlite/0008_attachments.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -109,6 +112,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         7,
         include_str!("../migrations/postgres/0007_case_parties.sql"),
+    ),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_attachments.sql"),
     ),
 ];
 
