@@ -7,6 +7,7 @@ pub mod auth;
 mod cases;
 pub mod dto;
 pub mod extract;
+mod live;
 mod meta;
 pub mod monitoring;
 pub mod openapi;
@@ -70,6 +71,7 @@ pub struct Shared {
     pub(crate) sessions: Arc<auth::SessionCache>,
     pub(crate) sign_ins: Arc<throttle::SignInThrottle>,
     pub(crate) hashing: Arc<password::HashGate>,
+    pub(crate) live: Arc<live::Hub>,
     clock: Clock,
 }
 
@@ -93,6 +95,7 @@ impl AppState {
                 password::default_hash_permits(),
                 password::MAX_WAITING_HASHES,
             ),
+            live: Arc::new(live::Hub::default()),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
         }))
     }
@@ -297,6 +300,17 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[("limit", "1-200, default 50")],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/v1/events/stream",
+        summary: "Committed case events as server-sent events (event `case`, id = log position), scoped like lists; resume with Last-Event-ID",
+        summary_zh: "实时事件流",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[],
         ok: 200,
     },
     RouteDoc {
@@ -538,6 +552,7 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/attachments/{id}") => get(attachments::download),
         ("get", "/api/v1/attachments/{id}/thumbnail") => get(attachments::download_thumbnail),
         ("get", "/api/v1/worklist") => get(cases::worklist),
+        ("get", "/api/v1/events/stream") => get(live::stream),
         ("get", "/api/v1/callbacks") => get(supervision::callbacks),
         ("get", "/api/v1/supervision/board") => get(supervision::board),
         ("get", "/api/v1/units") => get(meta::units),

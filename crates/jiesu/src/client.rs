@@ -51,6 +51,11 @@ impl Client {
         c
     }
 
+    /// The session's bearer token, once signed in.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Sends raw bytes with the given headers.
     pub async fn send(
         &self,

@@ -4,12 +4,14 @@
 //! the second takes over when the first stops. Deadlines are one calendar minute long, so each
 //! test waits about a minute (they run side by side).
 
-use std::path::PathBuf;
+mod support;
+
 use std::time::Duration;
 
 use jiesu::client::Client;
 use jiesu_store::Store;
 use serde_json::{Value, json};
+use support::Node;
 
 const DEPT: &str = "420381D01";
 
@@ -19,81 +21,6 @@ contact = "2 minutes"
 [resolve]
 default = "30 minutes"
 "#;
-
-/// A server on its own runtime and thread; dropping it stops everything it ran (HTTP, clock,
-/// writer), as a killed process would, minus the operating system's part.
-struct Node {
-    base: String,
-    store: Store,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    passwords: std::collections::HashMap<String, String>,
-}
-
-impl Node {
-    fn start(dir: PathBuf, database: Option<String>, name: &str) -> Node {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let name = name.to_string();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let store = jiesu::server::open(&dir, database.as_deref())
-                    .await
-                    .unwrap();
-                let now = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
-                let users = jiesu::server::build_demo(&store, &dir, 0, 7, now)
-                    .await
-                    .unwrap();
-                store.put_setting("deadline_policy", POLICY).await.unwrap();
-                let state = jiesu::server::app_state(store.clone()).await.unwrap();
-                let (addr, _h) = jiesu::server::spawn(state.clone(), "127.0.0.1:0")
-                    .await
-                    .unwrap();
-                jiesu::clock::start(state, name);
-                tx.send((
-                    format!("http://{addr}"),
-                    store,
-                    users
-                        .into_iter()
-                        .map(|u| (u.username, u.password))
-                        .collect(),
-                ))
-                .unwrap();
-                let _ = stop_rx.await;
-            });
-            // The runtime drops here: every task it ran is cancelled.
-        });
-        let (base, store, passwords) = rx.recv().expect("node started");
-        Node {
-            base,
-            store,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-            passwords,
-        }
-    }
-
-    async fn login(&self, user: &str) -> Client {
-        Client::new(self.base.clone())
-            .login(user, &self.passwords[user])
-            .await
-            .unwrap()
-    }
-
-    fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
-        }
-    }
-}
 
 /// Records a case and dispatches it to the department; returns its id and accept due (ms, as
 /// stored: the API shows whole seconds).
@@ -157,7 +84,7 @@ async fn wait_for(store: &Store, id: &str, kind: &str, limit: Duration) -> Vec<(
 
 async fn fires_within_a_second(database: Option<String>) {
     let dir = tempfile::tempdir().unwrap().keep();
-    let node = Node::start(dir, database, "a");
+    let node = Node::start(dir, database, "a", Some(POLICY));
     let (op, disp) = (node.login("operator").await, node.login("dispatcher").await);
     let (id, due) = dispatched_case(&node.store, &op, &disp, "一分钟签收时限").await;
     // The warning at 80 % of the minute, then the miss and its yellow card at the minute.
@@ -239,13 +166,13 @@ async fn postgres_a_missed_deadline_is_carded_within_a_second() {
 
 async fn restart_loses_and_doubles_nothing(database: Option<String>) {
     let dir = tempfile::tempdir().unwrap().keep();
-    let node = Node::start(dir.clone(), database.clone(), "first");
+    let node = Node::start(dir.clone(), database.clone(), "first", Some(POLICY));
     let (op, disp) = (node.login("operator").await, node.login("dispatcher").await);
     let (down, due_down) = dispatched_case(&node.store, &op, &disp, "停机期间到期").await;
     node.stop();
     // Down through the warning and the due moment.
     sleep_until(due_down + 1500).await;
-    let node = Node::start(dir.clone(), database.clone(), "second");
+    let node = Node::start(dir.clone(), database.clone(), "second", Some(POLICY));
     let missed = wait_for(
         &node.store,
         &down,
@@ -271,7 +198,7 @@ async fn restart_loses_and_doubles_nothing(database: Option<String>) {
     let (op, disp) = (node.login("operator").await, node.login("dispatcher").await);
     let (up, due_up) = dispatched_case(&node.store, &op, &disp, "运行期间到期").await;
     node.stop();
-    let node = Node::start(dir.clone(), database.clone(), "third");
+    let node = Node::start(dir.clone(), database.clone(), "third", Some(POLICY));
     sleep_until(due_up + 1500).await;
     assert_eq!(
         wait_for(&node.store, &up, "deadline_missed", Duration::from_secs(5))
@@ -281,7 +208,7 @@ async fn restart_loses_and_doubles_nothing(database: Option<String>) {
     );
     node.stop();
     // One more restart changes nothing: nothing lost, nothing fired twice.
-    let node = Node::start(dir, database, "fourth");
+    let node = Node::start(dir, database, "fourth", Some(POLICY));
     tokio::time::sleep(Duration::from_secs(2)).await;
     // (By now the two-minute contact deadlines have fallen due too: count each kind.)
     for id in [&down, &up] {
@@ -329,8 +256,14 @@ async fn two_servers_on_one_postgres_fire_each_deadline_once() {
         tempfile::tempdir().unwrap().keep(),
         Some(url.clone()),
         "node-a",
+        Some(POLICY),
     );
-    let b = Node::start(tempfile::tempdir().unwrap().keep(), Some(url), "node-b");
+    let b = Node::start(
+        tempfile::tempdir().unwrap().keep(),
+        Some(url),
+        "node-b",
+        Some(POLICY),
+    );
     // Cases made through both nodes.
     let mut first = Vec::new();
     for (i, n) in [&a, &b, &a, &b].into_iter().enumerate() {

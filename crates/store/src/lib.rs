@@ -33,7 +33,7 @@ pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
-pub use reads::{CaseFilter, StoredEvent};
+pub use reads::{CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};

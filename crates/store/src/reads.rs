@@ -229,3 +229,59 @@ impl Store {
         )
     }
 }
+
+/// One committed event with what a live stream needs to scope and show it.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub global_seq: i64,
+    pub case_id: String,
+    pub kind: String,
+    pub at_ms: i64,
+    pub number: String,
+    pub state: String,
+    pub assigned_unit: Option<String>,
+    pub scope_path: String,
+    pub intake_path: String,
+    pub reporter_user: Option<String>,
+}
+
+impl Store {
+    /// Events committed after `after` (global order), at most `limit`, with their case's current
+    /// state and scope. Every node reads the same log, so every node's stream sees every write.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LiveEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.global_seq, e.case_id, e.type, e.at, c.number, c.state, c.assigned_unit, \
+             c.scope_path, c.intake_path, c.reporter_user \
+             FROM case_events e JOIN cases c ON c.id = e.case_id \
+             WHERE e.global_seq > $1 ORDER BY e.global_seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(LiveEvent {
+                    global_seq: r.try_get(0)?,
+                    case_id: r.try_get(1)?,
+                    kind: r.try_get(2)?,
+                    at_ms: r.try_get(3)?,
+                    number: r.try_get(4)?,
+                    state: r.try_get(5)?,
+                    assigned_unit: r.try_get(6)?,
+                    scope_path: r.try_get(7)?,
+                    intake_path: r.try_get(8)?,
+                    reporter_user: r.try_get(9)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The newest event's global position (0 for an empty log).
+    pub async fn last_event_seq(&self) -> Result<i64, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT MAX(global_seq) FROM case_events")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+}

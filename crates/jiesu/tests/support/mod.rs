@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use std::path::PathBuf;
+
 use jiesu::client::Client;
 use jiesu::demo::DemoUser;
+use jiesu_store::Store;
 
 pub struct Env {
     pub base: String,
@@ -129,4 +132,83 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// A server on its own runtime and thread; dropping it stops everything it ran (HTTP, clock,
+/// writer), as a killed process would, minus the operating system's part.
+pub struct Node {
+    pub base: String,
+    pub store: Store,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    passwords: std::collections::HashMap<String, String>,
+}
+
+impl Node {
+    /// `policy`: a deadline policy (TOML) installed before serving.
+    pub fn start(dir: PathBuf, database: Option<String>, name: &str, policy: Option<&str>) -> Node {
+        let policy = policy.map(str::to_string);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let name = name.to_string();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let store = jiesu::server::open(&dir, database.as_deref())
+                    .await
+                    .unwrap();
+                let now = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
+                let users = jiesu::server::build_demo(&store, &dir, 0, 7, now)
+                    .await
+                    .unwrap();
+                if let Some(p) = policy {
+                    store.put_setting("deadline_policy", &p).await.unwrap();
+                }
+                let state = jiesu::server::app_state(store.clone()).await.unwrap();
+                let (addr, _h) = jiesu::server::spawn(state.clone(), "127.0.0.1:0")
+                    .await
+                    .unwrap();
+                jiesu::clock::start(state, name);
+                tx.send((
+                    format!("http://{addr}"),
+                    store,
+                    users
+                        .into_iter()
+                        .map(|u| (u.username, u.password))
+                        .collect(),
+                ))
+                .unwrap();
+                let _ = stop_rx.await;
+            });
+            // The runtime drops here: every task it ran is cancelled.
+        });
+        let (base, store, passwords) = rx.recv().expect("node started");
+        Node {
+            base,
+            store,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            passwords,
+        }
+    }
+
+    pub async fn login(&self, user: &str) -> Client {
+        Client::new(self.base.clone())
+            .login(user, &self.passwords[user])
+            .await
+            .unwrap()
+    }
+
+    pub fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
 }
