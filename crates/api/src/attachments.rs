@@ -281,20 +281,13 @@ async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    let encoded: String = meta
-        .name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let disposition = if thumb || mime.starts_with("image/") {
+    let kind = if thumb || mime.starts_with("image/") {
         "inline"
     } else {
         "attachment"
     };
-    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{encoded}")) {
+    let ascii = format!("{}.{}", meta.id, mime.rsplit('/').next().unwrap_or("bin"));
+    if let Ok(v) = HeaderValue::from_str(&crate::reports::disposition(kind, &meta.name, &ascii)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)

@@ -210,13 +210,306 @@ pub async fn verify(
     Ok(Json(report))
 }
 
+/// The filtered list as a workbook: the first 10,000 cases, newest first. Reporters' names and
+/// numbers are left out: an export leaves the system's access control behind.
+pub async fn export_cases(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    if !auth.actor.is_staff() {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "exports are for staff",
+        ));
+    }
+    let juris = state.juris();
+    let now = state.now();
+    let mut filter = case_filter(&q, &auth, &juris, now)?;
+    filter.limit = 500;
+    filter.offset = 0;
+    let mut cases = Vec::new();
+    loop {
+        let page = state.store.list_cases(&filter).await?;
+        let full = page.len() == filter.limit as usize;
+        filter.cursor = page
+            .last()
+            .map(|c| (c.received_at.timestamp_millis(), c.id.clone()));
+        cases.extend(
+            page.into_iter()
+                .filter(|c| c.visible_to(&auth.actor, &juris.org)),
+        );
+        if !full || cases.len() >= jiesu_store::COUNT_CAP as usize {
+            break;
+        }
+    }
+    cases.truncate(jiesu_store::COUNT_CAP as usize);
+    let bytes = tokio::task::spawn_blocking(move || case_workbook(&cases, &juris, now))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let day = now.format("%Y%m%d").to_string();
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(crate::reports::XLSX),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_str(&crate::reports::content_disposition(
+            &format!("工单列表-{day}.xlsx"),
+            &format!("cases-{day}.xlsx"),
+        ))
+        .map_err(ApiError::internal)?,
+    );
+    Ok(res)
+}
+
+fn case_workbook(
+    cases: &[jiesu_domain::Case],
+    juris: &jiesu_domain::Jurisdiction,
+    now: jiesu_domain::Time,
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("工单列表")?;
+    let bold = Format::new().set_bold();
+    let headers = [
+        ("工单编号", 17.0),
+        ("受理时间", 20.0),
+        ("标题", 40.0),
+        ("类别", 16.0),
+        ("渠道", 10.0),
+        ("紧急程度", 9.0),
+        ("状态", 9.0),
+        ("承办单位", 22.0),
+        ("办结时限", 20.0),
+        ("是否超期", 9.0),
+    ];
+    for (i, (h, w)) in headers.iter().enumerate() {
+        ws.write_with_format(0, i as u16, *h, &bold)?;
+        ws.set_column_width(i as u16, *w)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    let stamp = |t: jiesu_domain::Time| t.format("%Y-%m-%d %H:%M").to_string();
+    for (r, c) in cases.iter().enumerate() {
+        let row = r as u32 + 1;
+        let overdue = c.state.is_open()
+            && c.state != jiesu_domain::CaseState::Suspended
+            && c.deadlines.as_ref().is_some_and(|d| d.resolve_due < now);
+        let category = c
+            .draft
+            .category
+            .as_deref()
+            .and_then(|id| juris.categories.get(id))
+            .map(|k| k.name.clone())
+            .unwrap_or_default();
+        let unit = c
+            .assigned_unit
+            .as_ref()
+            .and_then(|u| juris.org.get(u))
+            .map(|u| u.name.clone())
+            .unwrap_or_default();
+        ws.write(row, 0, &c.number)?;
+        ws.write(row, 1, stamp(c.received_at))?;
+        ws.write(row, 2, &c.draft.title)?;
+        ws.write(row, 3, category)?;
+        ws.write(row, 4, c.draft.channel.name_zh())?;
+        ws.write(row, 5, c.draft.urgency.name_zh())?;
+        ws.write(row, 6, c.state.name_zh())?;
+        ws.write(row, 7, unit)?;
+        ws.write(
+            row,
+            8,
+            c.deadlines
+                .as_ref()
+                .map(|d| stamp(d.resolve_due))
+                .unwrap_or_default(),
+        )?;
+        ws.write(row, 9, if overdue { "是" } else { "" })?;
+    }
+    if !cases.is_empty() {
+        ws.autofilter(0, 0, cases.len() as u32, headers.len() as u16 - 1)?;
+    }
+    wb.save_to_buffer()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// One state or several, comma-separated.
     state: Option<String>,
     unit: Option<String>,
+    category: Option<String>,
+    channel: Option<String>,
+    /// A unit with an area (street, community, grid): cases located in it.
+    grid: Option<String>,
+    overdue: Option<bool>,
+    /// Received from / to these Beijing days, inclusive (`YYYY-MM-DD`).
+    from: Option<String>,
+    to: Option<String>,
+    /// A case number, or (for roles that call reporters) a reporter's phone number.
+    q: Option<String>,
     cursor: Option<String>,
     limit: Option<u32>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+fn bad(detail: String) -> ApiError {
+    ApiError::bad_request("invalid_query", detail)
+}
+
+/// A unit named in a query: known, and within the caller's scope.
+fn unit_in_scope(
+    juris: &jiesu_domain::Jurisdiction,
+    scope_units: &[UnitId],
+    u: &str,
+) -> Result<String, ApiError> {
+    let u = UnitId::new(u.to_string());
+    if !juris.org.contains(&u) {
+        return Err(bad(format!("unknown unit {u}")));
+    }
+    if !scope_units.iter().any(|s| juris.org.is_within(&u, s)) {
+        return Err(ApiError::forbidden(
+            "out_of_scope",
+            format!("unit {u} is outside your scope"),
+        ));
+    }
+    Ok(juris.org.path(&u).unwrap_or_default().to_string())
+}
+
+/// The start of a Beijing day, in ms (`next`: of the day after).
+fn day_ms(s: &str, next: bool) -> Result<i64, ApiError> {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| bad(format!("{s:?} is not a date (YYYY-MM-DD)")))?;
+    let d = if next { d.succ_opt().unwrap_or(d) } else { d };
+    let t = d
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| {
+            t.and_local_timezone(jiesu_domain::calendar::beijing())
+                .single()
+        })
+        .ok_or_else(|| bad(format!("{s:?} is not a date")))?;
+    Ok(t.timestamp_millis())
+}
+
+/// The filter a list query asks for, within what the caller may read.
+fn case_filter(
+    q: &ListQuery,
+    auth: &Authed,
+    juris: &jiesu_domain::Jurisdiction,
+    now: jiesu_domain::Time,
+) -> Result<CaseFilter, ApiError> {
+    let mut states = Vec::new();
+    for s in q.state.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if s.is_empty() {
+            continue;
+        }
+        if jiesu_domain::CaseState::parse(s).is_none() {
+            return Err(bad(format!("unknown state {s:?}")));
+        }
+        states.push(s.to_string());
+    }
+    // The units whose subtrees the caller reads: the rule `GET` applies (`Case::visible_to`).
+    let scope_units = auth.actor.reader_units();
+    let unit_path = q
+        .unit
+        .as_deref()
+        .map(|u| unit_in_scope(juris, &scope_units, u))
+        .transpose()?;
+    let place_path = match q.grid.as_deref() {
+        None => None,
+        Some(g) => {
+            let u = UnitId::new(g.to_string());
+            Some(
+                juris
+                    .org
+                    .path(&u)
+                    .ok_or_else(|| bad(format!("unknown unit {u}")))?
+                    .to_string(),
+            )
+        }
+    };
+    if let Some(c) = &q.category
+        && juris.categories.get(c).is_none()
+    {
+        return Err(bad(format!("unknown category {c:?}")));
+    }
+    if let Some(c) = &q.channel
+        && jiesu_domain::Channel::parse(c).is_none()
+    {
+        return Err(bad(format!("unknown channel {c:?}")));
+    }
+    let (mut number, mut phone) = (None, None);
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let digits = text.chars().all(|c| c.is_ascii_digit() || c == '-');
+        if jiesu_domain::case::parse_case_number(text).is_some() && text.len() == 14 {
+            number = Some(text.to_string());
+        } else if digits && (7..=20).contains(&text.len()) {
+            if !auth
+                .actor
+                .grants
+                .iter()
+                .any(|g| g.role.sees_reporter_phone())
+            {
+                return Err(ApiError::forbidden(
+                    "role_forbidden",
+                    "looking a reporter up by phone is for the roles that call reporters",
+                ));
+            }
+            phone = Some(text.to_string());
+        } else {
+            return Err(bad(format!(
+                "q is a case number (14 digits) or a phone number, not {text:?}"
+            )));
+        }
+    }
+    let cursor = match &q.cursor {
+        None => None,
+        Some(c) => Some(
+            c.split_once('.')
+                .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.to_string())))
+                .ok_or_else(|| bad("bad cursor".into()))?,
+        ),
+    };
+    let from_ms = q.from.as_deref().map(|d| day_ms(d, false)).transpose()?;
+    let until_ms = q.to.as_deref().map(|d| day_ms(d, true)).transpose()?;
+    let page_size = q.page_size.unwrap_or(20).clamp(1, 100);
+    let (limit, offset) = match q.page {
+        Some(0) => return Err(bad("page counts from 1".into())),
+        Some(p) => {
+            let offset = (p - 1).saturating_mul(page_size);
+            if i64::from(offset) >= jiesu_store::COUNT_CAP {
+                return Err(bad(format!(
+                    "pages reach the first {} cases: narrow the filter",
+                    jiesu_store::COUNT_CAP
+                )));
+            }
+            (page_size, offset)
+        }
+        None => (q.limit.unwrap_or(50).clamp(1, 200), 0),
+    };
+    Ok(CaseFilter {
+        scope_paths: unit_paths(juris, &scope_units),
+        reporter_user: (!auth.actor.is_staff() || auth.actor.has_role(Role::Citizen))
+            .then(|| auth.actor.user_id.clone()),
+        states,
+        unit_path,
+        category: q.category.clone(),
+        channel: q.channel.clone(),
+        place_path,
+        overdue_at: q.overdue.filter(|o| *o).map(|_| now.timestamp_millis()),
+        from_ms,
+        until_ms,
+        number,
+        phone,
+        cursor,
+        offset,
+        limit,
+    })
 }
 
 pub async fn list_cases(
@@ -225,57 +518,14 @@ pub async fn list_cases(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
-    if let Some(s) = &q.state
-        && jiesu_domain::CaseState::parse(s).is_none()
-    {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("unknown state {s:?}"),
-        ));
-    }
-    // The units whose subtrees the caller reads: the rule `GET` applies (`Case::visible_to`).
-    let scope_units = auth.actor.reader_units();
-    let unit_path = match &q.unit {
-        None => None,
-        Some(u) => {
-            let u = UnitId::new(u.clone());
-            if !juris.org.contains(&u) {
-                return Err(ApiError::bad_request(
-                    "invalid_query",
-                    format!("unknown unit {u}"),
-                ));
-            }
-            if !scope_units.iter().any(|s| juris.org.is_within(&u, s)) {
-                return Err(ApiError::forbidden(
-                    "out_of_scope",
-                    format!("unit {u} is outside your scope"),
-                ));
-            }
-            juris.org.path(&u).map(str::to_string)
-        }
-    };
-    let cursor = match &q.cursor {
-        None => None,
-        Some(c) => {
-            let (ms, id) = c
-                .split_once('.')
-                .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.to_string())))
-                .ok_or_else(|| ApiError::bad_request("invalid_query", "bad cursor"))?;
-            Some((ms, id))
-        }
-    };
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let filter = CaseFilter {
-        scope_paths: unit_paths(&juris, &scope_units),
-        reporter_user: (!auth.actor.is_staff() || auth.actor.has_role(Role::Citizen))
-            .then(|| auth.actor.user_id.clone()),
-        state: q.state.clone(),
-        unit_path,
-        cursor,
-        limit,
-    };
-    let cases = state.store.list_cases(&filter).await?;
     let now = state.now();
+    let filter = case_filter(&q, &auth, &juris, now)?;
+    let limit = filter.limit;
+    let cases = state.store.list_cases(&filter).await?;
+    let total = match q.page {
+        Some(_) => Some(state.store.count_filtered(&filter).await?),
+        None => None,
+    };
     let next_cursor = (cases.len() == limit as usize)
         .then(|| {
             cases
@@ -287,6 +537,15 @@ pub async fn list_cases(
     struct Page<'a> {
         items: Vec<crate::dto::CaseView<'a>>,
         next_cursor: Option<String>,
+        /// With `page`: how many cases match, counted up to 10,000 (`total_capped`: more).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        total_capped: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        page: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        page_size: Option<u32>,
     }
     // The query selects by the same rule; this keeps a list from ever showing what `GET` refuses.
     let items = cases
@@ -294,7 +553,17 @@ pub async fn list_cases(
         .filter(|c| c.visible_to(&auth.actor, &juris.org))
         .map(|c| case_json(c, &auth.actor, &juris, now))
         .collect();
-    Ok(json_body(StatusCode::OK, &Page { items, next_cursor }))
+    Ok(json_body(
+        StatusCode::OK,
+        &Page {
+            items,
+            next_cursor,
+            total: total.map(|t| t.0),
+            total_capped: total.map(|t| t.1),
+            page: q.page,
+            page_size: q.page.map(|_| limit),
+        },
+    ))
 }
 
 #[derive(Debug, Deserialize)]

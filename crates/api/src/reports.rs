@@ -38,6 +38,11 @@ pub struct ReportQuery {
 /// `Content-Disposition` for a download named `name`: an ASCII fallback and the UTF-8 name
 /// percent-encoded (RFC 6266, RFC 5987).
 pub fn content_disposition(name: &str, ascii_fallback: &str) -> String {
+    disposition("attachment", name, ascii_fallback)
+}
+
+/// `disposition` is `attachment` (save) or `inline` (show in the browser).
+pub fn disposition(disposition: &str, name: &str, ascii_fallback: &str) -> String {
     let mut encoded = String::new();
     for b in name.bytes() {
         if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
@@ -46,7 +51,7 @@ pub fn content_disposition(name: &str, ascii_fallback: &str) -> String {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
+    format!("{disposition}; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 pub async fn report(

@@ -1360,7 +1360,146 @@ async fn attachments(env: &Env) {
     assert_eq!(r.json()["has_thumbnail"], false);
 }
 
+/// A point inside the first grid with an area, that grid's id, and another grid's id.
+async fn a_grid_point(c: &Client) -> ((f64, f64), String, String) {
+    let units = c.get("/api/v1/units?geometry=true").await.unwrap().json();
+    let grids: Vec<&Value> = units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["kind"] == "grid" && u["geometry"].is_object())
+        .collect();
+    let g = grids[0];
+    let ring = g["geometry"]["coordinates"][0].as_array().unwrap();
+    let n = (ring.len() - 1) as f64;
+    let (lon, lat) = ring[..ring.len() - 1].iter().fold((0.0, 0.0), |(x, y), p| {
+        (
+            x + p[0].as_f64().unwrap() / n,
+            y + p[1].as_f64().unwrap() / n,
+        )
+    });
+    (
+        (lon, lat),
+        g["id"].as_str().unwrap().to_string(),
+        grids[1]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The console's list filters, each against cases made for it, and the export of a filtered list.
+async fn list_filters_and_export(env: &Env) {
+    let op = env.login("operator").await;
+    let disp = env.login("dispatcher").await;
+    let phone = format!("1370000{:04}", std::process::id() % 10_000);
+    let ((lon, lat), grid, other_grid) = a_grid_point(&op).await;
+    let mut body = intake_body("筛选：网格内占道经营");
+    body["reporter"]["phone"] = json!(phone);
+    body["location"] = json!({"lon": lon, "lat": lat});
+    body["channel"] = json!("web");
+    let located = op.post("/api/v1/cases", &body).await.unwrap().json();
+    let located_no = located["number"].as_str().unwrap().to_string();
+    let mut body = intake_body("筛选：同一来电人第二件");
+    body["reporter"]["phone"] = json!(phone);
+    let second = op.post("/api/v1/cases", &body).await.unwrap().json();
+    ok(
+        &disp,
+        second["id"].as_str().unwrap(),
+        json!({"type": "dispatch", "unit": DEPT1}),
+    )
+    .await;
+
+    let numbers = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = |q: String| {
+        let disp = disp.clone();
+        async move {
+            let r = disp.get(&format!("/api/v1/cases?{q}")).await.unwrap();
+            assert_eq!(r.status, 200, "{q}: {}", String::from_utf8_lossy(&r.body));
+            r.json()
+        }
+    };
+    // By the reporter's phone: both, newest first.
+    let v = list(format!("q={phone}")).await;
+    assert_eq!(
+        numbers(&v),
+        vec![
+            second["number"].as_str().unwrap().to_string(),
+            located_no.clone()
+        ]
+    );
+    // By number; by place; by channel and state together; by days.
+    assert_eq!(
+        numbers(&list(format!("q={located_no}")).await),
+        vec![located_no.clone()]
+    );
+    assert!(numbers(&list(format!("grid={grid}")).await).contains(&located_no));
+    assert!(!numbers(&list(format!("grid={other_grid}")).await).contains(&located_no));
+    let v = list(format!("q={phone}&state=dispatched,accepted")).await;
+    assert_eq!(
+        numbers(&v),
+        vec![second["number"].as_str().unwrap().to_string()]
+    );
+    let v = list(format!("q={phone}&channel=web&category=urban")).await;
+    assert_eq!(numbers(&v), vec![located_no.clone()]);
+    assert!(numbers(&list(format!("q={phone}&to=2026-06-09")).await).is_empty());
+    assert_eq!(
+        numbers(&list(format!("q={phone}&from=2026-06-10&to=2026-06-10")).await).len(),
+        2
+    );
+    // Pages with a total.
+    let v = list("page=1&page_size=2".into()).await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert!(v["total"].as_i64().unwrap() >= 2, "{}", v["total"]);
+    assert_eq!(v["page_size"], 2);
+    let p2 = list("page=2&page_size=2".into()).await;
+    assert_ne!(numbers(&v), numbers(&p2));
+    // Refusals: a leader may not look a caller up by phone; bad values are 400.
+    let leader = env.login("leader").await;
+    let r = leader
+        .get(&format!("/api/v1/cases?q={phone}"))
+        .await
+        .unwrap();
+    assert_problem(&r, 403, "role_forbidden");
+    for q in [
+        "state=open",
+        "from=2026-13-01",
+        "page=0",
+        "q=abc",
+        "channel=fax",
+        "category=nope",
+    ] {
+        let r = disp.get(&format!("/api/v1/cases?{q}")).await.unwrap();
+        assert_problem(&r, 400, "invalid_query");
+    }
+    // The export holds the filtered list, read back from the workbook.
+    let r = disp
+        .get(&format!("/api/v1/cases/export?q={phone}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(r.content_type.contains("spreadsheetml"));
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(r.body.to_vec())).unwrap();
+    let sheet = wb.worksheet_range("工单列表").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][0], "工单编号");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[2][0], located_no);
+    assert_eq!(rows[1][6], "已派单");
+    assert!(!rows.concat().contains(&phone), "no phone in an export");
+}
+
 on_both_backends!(
+    list_filters_and_export,
     attachments,
     allowed_commands_and_verify,
     console_beside_the_api,

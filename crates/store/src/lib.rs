@@ -33,7 +33,7 @@ pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
-pub use reads::{CaseFilter, LiveEvent, StoredEvent};
+pub use reads::{COUNT_CAP, CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
 pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};
@@ -92,6 +92,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0007_case_parties.sql"),
     ),
     (8, include_str!("../migrations/sqlite/0008_attachments.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_case_filters.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -116,6 +120,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         8,
         include_str!("../migrations/postgres/0008_attachments.sql"),
+    ),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_case_filters.sql"),
     ),
 ];
 

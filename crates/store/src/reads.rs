@@ -29,12 +29,126 @@ pub struct CaseFilter {
     pub scope_paths: Vec<String>,
     /// Citizens see the cases they reported.
     pub reporter_user: Option<String>,
-    pub state: Option<String>,
+    /// Any of these states (empty: all).
+    pub states: Vec<String>,
     /// Only cases held within this unit's subtree (a materialised path).
     pub unit_path: Option<String>,
+    /// A category and the categories below it.
+    pub category: Option<String>,
+    pub channel: Option<String>,
+    /// Only cases located in this unit's area (a materialised path: street, community, grid).
+    pub place_path: Option<String>,
+    /// Open, not suspended, and past the resolve deadline at this moment (ms).
+    pub overdue_at: Option<i64>,
+    /// Received at or after / before these moments (ms).
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// A case number, exactly.
+    pub number: Option<String>,
+    /// The reporter's number, exactly (only for roles allowed to see it).
+    pub phone: Option<String>,
     /// Newest first; the cursor is the last item's `(created_at_ms, id)`.
     pub cursor: Option<(i64, String)>,
+    /// Rows to skip (page-numbered lists); ignored with a cursor.
+    pub offset: u32,
     pub limit: u32,
+}
+
+/// Counts stop here: a list that long is narrowed, not paged through.
+pub const COUNT_CAP: i64 = 10_000;
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The WHERE clause of a case list, with its binds.
+fn case_where(f: &CaseFilter) -> (String, Vec<Bind>) {
+    let mut binds: Vec<Bind> = Vec::new();
+    let mark = |binds: &mut Vec<Bind>, b: Bind| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    let mut ors = Vec::new();
+    for p in &f.scope_paths {
+        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
+        let b = mark(&mut binds, Bind::Text(like_prefix(p)));
+        let c = mark(&mut binds, Bind::Text(like_prefix(p)));
+        // A case is listed where it can be read: its holder, its intake unit, and every
+        // unit taking part (co-units, summoned units, earlier holders).
+        ors.push(format!(
+            "scope_path LIKE {a} ESCAPE '\\' OR intake_path LIKE {b} ESCAPE '\\' \
+             OR id IN (SELECT case_id FROM case_parties WHERE path LIKE {c} ESCAPE '\\')"
+        ));
+    }
+    if let Some(u) = &f.reporter_user {
+        let a = mark(&mut binds, Bind::Text(u.clone()));
+        ors.push(format!("reporter_user = {a}"));
+    }
+    let mut sql = format!("({})", ors.join(" OR "));
+    if !f.states.is_empty() {
+        let marks: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| mark(&mut binds, Bind::Text(s.clone())))
+            .collect();
+        sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+    }
+    if let Some(p) = &f.unit_path {
+        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
+        sql.push_str(&format!(" AND scope_path LIKE {a} ESCAPE '\\'"));
+    }
+    if let Some(c) = &f.category {
+        let a = mark(&mut binds, Bind::Text(c.clone()));
+        let b = mark(&mut binds, Bind::Text(like_prefix(&format!("{c}."))));
+        sql.push_str(&format!(
+            " AND (category_id = {a} OR category_id LIKE {b} ESCAPE '\\')"
+        ));
+    }
+    if let Some(c) = &f.channel {
+        let a = mark(&mut binds, Bind::Text(c.clone()));
+        sql.push_str(&format!(" AND channel = {a}"));
+    }
+    if let Some(p) = &f.place_path {
+        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
+        sql.push_str(&format!(" AND place_path LIKE {a} ESCAPE '\\'"));
+    }
+    if let Some(at) = f.overdue_at {
+        let a = mark(&mut binds, Bind::Int(at));
+        sql.push_str(&format!(
+            " AND is_open = 1 AND state <> 'suspended' AND resolve_due < {a}"
+        ));
+    }
+    if let Some(t) = f.from_ms {
+        let a = mark(&mut binds, Bind::Int(t));
+        sql.push_str(&format!(" AND created_at >= {a}"));
+    }
+    if let Some(t) = f.until_ms {
+        let a = mark(&mut binds, Bind::Int(t));
+        sql.push_str(&format!(" AND created_at < {a}"));
+    }
+    if let Some(n) = &f.number {
+        let a = mark(&mut binds, Bind::Text(n.clone()));
+        sql.push_str(&format!(" AND number = {a}"));
+    }
+    if let Some(p) = &f.phone {
+        let a = mark(&mut binds, Bind::Text(p.clone()));
+        sql.push_str(&format!(" AND reporter_phone = {a}"));
+    }
+    (sql, binds)
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments>,
+    binds: Vec<Bind>,
+) -> sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t),
+            Bind::Int(i) => q.bind(i),
+        };
+    }
+    q
 }
 
 pub(crate) fn like_prefix(path: &str) -> String {
@@ -95,65 +209,55 @@ impl Store {
         if f.scope_paths.is_empty() && f.reporter_user.is_none() {
             return Ok(vec![]);
         }
-        let mut sql = String::from("SELECT doc FROM cases WHERE (");
-        let mut binds: Vec<String> = Vec::new();
-        let mut n = 0;
-        let mut next = |binds: &mut Vec<String>, v: String| {
-            binds.push(v);
-            n += 1;
-            format!("${n}")
-        };
-        let mut ors = Vec::new();
-        for p in &f.scope_paths {
-            let a = next(&mut binds, like_prefix(p));
-            let b = next(&mut binds, like_prefix(p));
-            let c = next(&mut binds, like_prefix(p));
-            // A case is listed where it can be read: its holder, its intake unit, and every
-            // unit taking part (co-units, summoned units, earlier holders).
-            ors.push(format!(
-                "scope_path LIKE {a} ESCAPE '\\' OR intake_path LIKE {b} ESCAPE '\\' \
-                 OR id IN (SELECT case_id FROM case_parties WHERE path LIKE {c} ESCAPE '\\')"
-            ));
-        }
-        if let Some(u) = &f.reporter_user {
-            let a = next(&mut binds, u.clone());
-            ors.push(format!("reporter_user = {a}"));
-        }
-        sql.push_str(&ors.join(" OR "));
-        sql.push(')');
-        if let Some(s) = &f.state {
-            let a = next(&mut binds, s.clone());
-            sql.push_str(&format!(" AND state = {a}"));
-        }
-        if let Some(p) = &f.unit_path {
-            let a = next(&mut binds, like_prefix(p));
-            sql.push_str(&format!(" AND scope_path LIKE {a} ESCAPE '\\'"));
-        }
-        let mut cursor_binds: Option<(i64, String)> = None;
+        let (mut sql, mut binds) = case_where(f);
+        sql = format!("SELECT doc FROM cases WHERE {sql}");
         if let Some((at, id)) = &f.cursor {
-            let a = n + 1;
-            let b = n + 2;
-            let c = n + 3;
+            let n = binds.len();
             sql.push_str(&format!(
-                " AND (created_at < ${a} OR (created_at = ${b} AND id < ${c}))"
+                " AND (created_at < ${} OR (created_at = ${} AND id < ${}))",
+                n + 1,
+                n + 2,
+                n + 3
             ));
-            cursor_binds = Some((*at, id.clone()));
-            n += 3;
+            binds.push(Bind::Int(*at));
+            binds.push(Bind::Int(*at));
+            binds.push(Bind::Text(id.clone()));
         }
         sql.push_str(&format!(
             " ORDER BY created_at DESC, id DESC LIMIT {}",
             f.limit.clamp(1, 500)
         ));
-        let _ = n;
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            q = q.bind(b);
+        if f.cursor.is_none() && f.offset > 0 {
+            sql.push_str(&format!(" OFFSET {}", f.offset));
         }
-        if let Some((at, id)) = cursor_binds {
-            q = q.bind(at).bind(at).bind(id);
-        }
+        let q = bind_all(
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
+            binds,
+        );
         let docs = q.fetch_all(&self.read).await?;
         docs.iter().map(|d| parse_doc(d)).collect()
+    }
+
+    /// How many cases the filter selects, counted up to [`COUNT_CAP`] (`true`: there are more).
+    pub async fn count_filtered(&self, f: &CaseFilter) -> Result<(i64, bool), StoreError> {
+        if f.scope_paths.is_empty() && f.reporter_user.is_none() {
+            return Ok((0, false));
+        }
+        let (wh, binds) = case_where(f);
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases WHERE {wh} LIMIT {}) t",
+            COUNT_CAP + 1
+        );
+        let q = bind_all(
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
+            binds,
+        );
+        let n: i64 = q
+            .fetch_one(&self.read)
+            .await?
+            .parse()
+            .map_err(|_| StoreError::Corrupt("count".into()))?;
+        Ok((n.min(COUNT_CAP), n > COUNT_CAP))
     }
 
     /// Open cases waiting on one of `units`, the soonest deadline first.

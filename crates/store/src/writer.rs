@@ -890,6 +890,9 @@ pub(crate) struct ProjectionRow {
     /// When the clock must look at the case next (`None`: nothing pending).
     next_fire: Option<i64>,
     reporter_user: Option<String>,
+    /// Fixed at intake: where the case is ([`jiesu_domain::OrgTree::locate`]) and who called.
+    place_path: Option<String>,
+    reporter_phone: Option<String>,
     created_at: i64,
     updated_at: i64,
     version: i64,
@@ -931,6 +934,12 @@ impl ProjectionRow {
             next_fire: jiesu_domain::supervision::next_fire(case, &juris.ctx())
                 .map(|t| t.timestamp_millis()),
             reporter_user: case.draft.reporter.user_id.clone(),
+            place_path: case
+                .draft
+                .location
+                .and_then(|p| juris.org.locate(p.lon, p.lat))
+                .map(|u| path_of(juris, u)),
+            reporter_phone: case.draft.reporter.phone.clone(),
             created_at: case.received_at.timestamp_millis(),
             updated_at: case.updated_at.timestamp_millis(),
             version: case.version as i64,

@@ -163,8 +163,8 @@ impl WriteTx for PgTx {
             let sql = format!(
                 "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
                  assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-                 version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire) VALUES {}",
-                values_list(chunk.len(), 25)
+                 version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire, place_path, reporter_phone) VALUES {}",
+                values_list(chunk.len(), 27)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -193,7 +193,9 @@ impl WriteTx for PgTx {
                     .bind(r.idempotency_key.as_deref())
                     .bind(r.idempotency_fingerprint.as_deref())
                     .bind(&r.doc)
-                    .bind(r.next_fire);
+                    .bind(r.next_fire)
+                    .bind(r.place_path.as_deref())
+                    .bind(r.reporter_phone.as_deref());
             }
             q.execute(&mut *self.tx).await?;
         }

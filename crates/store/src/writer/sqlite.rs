@@ -199,8 +199,8 @@ impl WriteTx for SqliteTx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO cases (id, number, state, kind, channel, urgency, category_id, title, intake_unit, intake_path, \
              assigned_unit, scope_path, waiting_on, is_open, next_due, resolve_due, reporter_user, created_at, updated_at, \
-             version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+             version, last_hash, idempotency_key, idempotency_fingerprint, doc, next_fire, place_path, reporter_phone) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
         )?;
         for r in rows {
             stmt.execute(params![
@@ -228,7 +228,9 @@ impl WriteTx for SqliteTx<'_> {
                 r.idempotency_key,
                 r.idempotency_fingerprint,
                 r.doc,
-                r.next_fire
+                r.next_fire,
+                r.place_path,
+                r.reporter_phone
             ])?;
         }
         Ok(())
