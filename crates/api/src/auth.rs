@@ -152,7 +152,7 @@ fn invalid_credentials() -> ApiError {
 }
 
 /// A problem with `Retry-After`.
-fn retry_after(err: ApiError, secs: u64) -> Response {
+pub(crate) fn retry_after(err: ApiError, secs: u64) -> Response {
     ([(header::RETRY_AFTER, secs.to_string())], err).into_response()
 }
 

@@ -192,6 +192,133 @@ pub async fn timeline(
     })))
 }
 
+/// The reporter's name and number in full, for a caller entitled to them; every reveal is
+/// written to the audit log (who, from where, which case) before the answer leaves.
+pub async fn reveal(
+    State(state): State<AppState>,
+    auth: Authed,
+    addr: crate::auth::ClientAddr,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let juris = state.juris();
+    let case = visible_case(&state, &auth, &juris, &id).await?;
+    let red = crate::dto::Redactor::new(&case, &auth.actor, &juris);
+    if !red.revealable {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "your role may not see this reporter's data in full",
+        ));
+    }
+    let r = &case.draft.reporter;
+    state
+        .store
+        .audit(&jiesu_store::AuditEntry {
+            at_ms: state.now().timestamp_millis(),
+            actor_id: auth.actor.user_id.clone(),
+            actor_name: auth.actor.display_name.clone(),
+            address: addr.0.to_string(),
+            action: "reveal_reporter".into(),
+            target: case.id.clone(),
+            detail: format!(
+                "case {}{}",
+                case.number,
+                if r.anonymous {
+                    " (anonymous reporter)"
+                } else {
+                    ""
+                }
+            ),
+        })
+        .await?;
+    Ok(Json(json!({
+        "case_id": case.id, "number": case.number, "name": r.name, "phone": r.phone,
+        "anonymous": r.anonymous,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackRequest {
+    number: String,
+    phone: String,
+}
+
+/// 进度查询: a citizen follows a case by its number and the phone he gave, without an account.
+/// Both must match, or it is `case_not_found` (one answer for a wrong number and a wrong phone);
+/// failures count against the address and the number like sign-ins, so guessing stops.
+pub async fn track(
+    State(state): State<AppState>,
+    crate::auth::ClientAddr(ip): crate::auth::ClientAddr,
+    ApiJson(req): ApiJson<TrackRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let number = req.number.trim();
+    let phone: String = req.phone.chars().filter(|c| !c.is_whitespace()).collect();
+    let now = state.now().timestamp_millis();
+    let attempt = match state.sign_ins.begin(&format!("track:{number}"), ip, now) {
+        Ok(a) => a,
+        Err(t) => {
+            let err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "too many failed look-ups; try again after Retry-After seconds",
+            );
+            return Ok(crate::auth::retry_after(err, t.retry_after_secs));
+        }
+    };
+    let case = if number.len() == 14 && !phone.is_empty() {
+        state
+            .store
+            .get_case(number)
+            .await?
+            .filter(|c| c.number == number && c.draft.reporter.phone.as_deref() == Some(&phone))
+    } else {
+        None
+    };
+    let Some(case) = case else {
+        attempt.failed(now);
+        return Err(ApiError::case_not_found());
+    };
+    attempt.succeeded();
+    let juris = state.juris();
+    let events = state.store.timeline(&case.id).await?;
+    let body = crate::dto::tracking_json(&case, &events, &juris).map_err(ApiError::internal)?;
+    Ok(Json(body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    target: String,
+}
+
+/// The audit log about one case (or other target): for inspectors and admins.
+pub async fn audit(
+    State(state): State<AppState>,
+    auth: Authed,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !auth.actor.has_role(Role::Inspector) && !auth.actor.has_role(Role::Admin) {
+        return Err(ApiError::forbidden(
+            "role_forbidden",
+            "the audit log is for inspectors and admins",
+        ));
+    }
+    let items: Vec<_> = state
+        .store
+        .audit_of(&q.target)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "at": crate::dto::time_ms(e.at_ms), "actor_id": e.actor_id,
+                "actor_name": e.actor_name, "address": e.address, "action": e.action,
+                "target": e.target, "detail": e.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })))
+}
+
 /// Staff check a case's trail; a citizen's view of it carries no hashes to check.
 pub async fn verify(
     State(state): State<AppState>,

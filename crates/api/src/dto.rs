@@ -41,13 +41,38 @@ pub fn time_ms(ms: i64) -> Option<String> {
 pub struct Redactor<'a> {
     pub disclosure: Disclosure,
     reporter: &'a Reporter,
+    /// The viewer may see the data in full, but only by asking (`POST /cases/{id}/reveal`),
+    /// which is audited: until then it reads masked.
+    pub revealable: bool,
 }
 
 impl<'a> Redactor<'a> {
+    /// How a case shows in views, lists and the trail: staff entitled to the reporter's data see
+    /// it masked and may reveal it; the reporter sees his own.
     pub fn new(case: &'a Case, actor: &Actor, juris: &Jurisdiction) -> Self {
+        let mut d = disclosure(case, actor, &juris.org);
+        let own = case.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str());
+        let revealable = !own
+            && d.phone == Reveal::Full
+            && (case.draft.reporter.phone.is_some() || case.draft.reporter.name.is_some());
+        if !own && d.phone == Reveal::Full {
+            d.name = Reveal::Masked;
+            d.phone = Reveal::Masked;
+        }
+        Redactor {
+            disclosure: d,
+            reporter: &case.draft.reporter,
+            revealable,
+        }
+    }
+
+    /// For the caller's own work list of reporters to call back: the data as
+    /// [`disclosure`] allows it, unmasked for the roles that call.
+    pub fn for_calling(case: &'a Case, actor: &Actor, juris: &Jurisdiction) -> Self {
         Redactor {
             disclosure: disclosure(case, actor, &juris.org),
             reporter: &case.draft.reporter,
+            revealable: false,
         }
     }
 
@@ -166,6 +191,8 @@ pub struct ReporterView<'a> {
     name_masked: bool,
     phone_masked: bool,
     anonymous: bool,
+    /// `POST /cases/{id}/reveal` shows the caller the data in full (and records that he did).
+    revealable: bool,
 }
 
 #[derive(Serialize)]
@@ -365,6 +392,7 @@ pub fn case_json<'a>(
             name_masked: red.disclosure.name != Reveal::Full,
             phone_masked: red.disclosure.phone != Reveal::Full,
             anonymous: r.anonymous,
+            revealable: red.revealable,
         },
         intake_unit: unit_ref(juris, &case.intake_unit),
         assigned_unit: case.assigned_unit.as_ref().map(|u| unit_ref(juris, u)),
@@ -490,6 +518,40 @@ pub fn timeline_json(
         return citizen_timeline(case, events, &red, juris);
     }
     Ok(events.iter().map(|e| event_json(e, &red, case)).collect())
+}
+
+/// A case as the public tracking page shows it to whoever holds its number and the reporter's
+/// phone: progress only, the reporter's own data masked (the request carries no login).
+pub fn tracking_json(
+    case: &Case,
+    events: &[StoredEvent],
+    juris: &Jurisdiction,
+) -> Result<Value, serde_json::Error> {
+    let red = Redactor {
+        disclosure: Disclosure {
+            name: Reveal::Masked,
+            phone: Reveal::Masked,
+            internal: false,
+        },
+        reporter: &case.draft.reporter,
+        revealable: false,
+    };
+    let approved = matches!(case.state, CaseState::AwaitingCallback | CaseState::Closed);
+    Ok(json!({
+        "number": case.number,
+        "state": case.state,
+        "state_zh": case.state.name_zh(),
+        "title": red.text(&case.draft.title),
+        "category_name": case.draft.category.as_deref()
+            .and_then(|c| juris.categories.get(c)).map(|c| c.name.clone()),
+        "received_at": time(case.received_at),
+        "unit": case.assigned_unit.as_ref().map(|u| unit_ref(juris, u)),
+        "closed_at": case.closed_at.map(time),
+        "reply": case.reply.as_ref().filter(|_| approved).map(|r| json!({
+            "outcome": r.outcome, "outcome_zh": r.outcome.name_zh(), "text": red.text(&r.text),
+        })),
+        "timeline": citizen_timeline(case, events, &red, juris)?,
+    }))
 }
 
 /// A trail event for staff. The `received` event's reporter is disclosed as on the case, the

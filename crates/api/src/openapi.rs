@@ -64,6 +64,9 @@ pub fn schemas() -> Value {
             }},
         "AttachmentUpload": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary", "description": "JPEG, PNG or PDF (by content), at most 10 MiB"}}},
+        "TrackRequest": {"type": "object", "additionalProperties": false, "required": ["number", "phone"], "properties": {
+            "number": {"type": "string", "description": "case number (14 digits)"},
+            "phone": {"type": "string", "maxLength": 20, "description": "the phone the reporter gave"}}},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
         "IntakeRequest": {"type": "object", "additionalProperties": false, "required": ["kind", "title"],

@@ -80,7 +80,8 @@ pub async fn callbacks(
         .filter(|i| i.case.visible_to(&auth.actor, &juris.org))
         .map(|i| {
             let c: &Case = &i.case;
-            let red = Redactor::new(c, &auth.actor, &juris);
+            // The caller's own list of people to call: numbers as the role may see them.
+            let red = Redactor::for_calling(c, &auth.actor, &juris);
             CallbackRow {
                 id: &c.id,
                 number: &c.number,

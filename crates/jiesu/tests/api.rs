@@ -781,7 +781,10 @@ async fn masking_and_scope(env: &Env) {
     let h = env.login("handler_d01").await;
     let c = create(&op, "市民手机号脱敏测试").await;
     let id = c["id"].as_str().unwrap();
-    assert_eq!(c["reporter"]["phone"], "13812345678");
+    // Even the operator who took the call sees the number masked until he reveals it.
+    assert_eq!(c["reporter"]["phone"], "138****5678");
+    assert_eq!(c["reporter"]["name"], "王**");
+    assert_eq!(c["reporter"]["revealable"], true);
     let l = leader
         .get(&format!("/api/v1/cases/{id}"))
         .await
@@ -806,7 +809,35 @@ async fn masking_and_scope(env: &Env) {
     );
     ok(&disp, id, json!({"type": "dispatch", "unit": DEPT1})).await;
     let hc = h.get(&format!("/api/v1/cases/{id}")).await.unwrap().json();
-    assert_eq!(hc["reporter"]["phone"], "13812345678");
+    assert_eq!(hc["reporter"]["phone"], "138****5678");
+    assert_eq!(hc["reporter"]["revealable"], true);
+    let r = h
+        .post(&format!("/api/v1/cases/{id}/reveal"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["phone"], "13812345678");
+    assert_eq!(r.json()["name"], "王先生");
+    // The reveal is in the audit log: who, from where, which case.
+    let insp = env.login("inspector").await;
+    let a = insp
+        .get(&format!("/api/v1/audit?target={id}"))
+        .await
+        .unwrap()
+        .json();
+    let a = &a["items"].as_array().unwrap()[0];
+    assert_eq!(a["action"], "reveal_reporter");
+    assert_eq!(a["actor_id"], "u-handler_d01");
+    assert_eq!(a["address"], "127.0.0.1");
+    let r = h.get(&format!("/api/v1/audit?target={id}")).await.unwrap();
+    assert_problem(&r, 403, "role_forbidden");
+    // The leader may not reveal (masked is all his role sees); the inspector may, anonymous or not.
+    assert_eq!(l["reporter"]["revealable"], false);
+    let r = leader
+        .post(&format!("/api/v1/cases/{id}/reveal"), &json!({}))
+        .await
+        .unwrap();
+    assert_problem(&r, 403, "role_forbidden");
     // The department's list holds only what it may see.
     let list = h.get("/api/v1/cases?limit=200").await.unwrap().json();
     let items = list["items"].as_array().unwrap();
@@ -824,6 +855,25 @@ async fn masking_and_scope(env: &Env) {
         .json();
     assert_eq!(l["reporter"]["name"], "匿名");
     assert!(l["reporter"]["phone"].is_null());
+    let anon = r["id"].as_str().unwrap();
+    let r = op
+        .post(&format!("/api/v1/cases/{anon}/reveal"), &json!({}))
+        .await
+        .unwrap();
+    assert_problem(&r, 403, "role_forbidden");
+    let insp = env.login("inspector").await;
+    let v = insp
+        .get(&format!("/api/v1/cases/{anon}"))
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(v["reporter"]["phone"], "139****1111");
+    let r = insp
+        .post(&format!("/api/v1/cases/{anon}/reveal"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.json()["phone"], "13900001111");
+    assert_eq!(r.json()["anonymous"], true);
 }
 
 async fn lists_worklist_and_citizens(env: &Env) {
@@ -1498,7 +1548,74 @@ async fn list_filters_and_export(env: &Env) {
     assert!(!rows.concat().contains(&phone), "no phone in an export");
 }
 
+/// 进度查询: number and phone, no login; progress only; guessing is throttled.
+async fn public_tracking(env: &Env) {
+    let op = env.login("operator").await;
+    let disp = env.login("dispatcher").await;
+    let phone = format!("1360000{:04}", std::process::id() % 10_000);
+    let mut body = intake_body("进度查询：小区路灯不亮");
+    body["reporter"]["phone"] = json!(phone);
+    let c = op.post("/api/v1/cases", &body).await.unwrap().json();
+    let (id, number) = (c["id"].as_str().unwrap(), c["number"].as_str().unwrap());
+    ok(
+        &disp,
+        id,
+        json!({"type": "dispatch", "unit": DEPT1, "note": "内部备注不外传"}),
+    )
+    .await;
+    let anyone = env.client();
+    let r = anyone
+        .post(
+            "/api/v1/public/track",
+            &json!({"number": number, "phone": phone}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let t = r.json();
+    assert_eq!(t["state"], "dispatched");
+    assert_eq!(t["unit"]["id"], DEPT1);
+    let steps: Vec<&str> = t["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert_eq!(steps, ["received", "dispatched"]);
+    let text = t.to_string();
+    assert!(
+        !text.contains(&phone) && !text.contains("内部备注") && !text.contains("hash"),
+        "{text}"
+    );
+    // A wrong phone, a wrong number: one answer. Five failures lock the number for this address.
+    for (n, p) in [(number, "13000000000"), ("20990101000001", phone.as_str())] {
+        let r = anyone
+            .post("/api/v1/public/track", &json!({"number": n, "phone": p}))
+            .await
+            .unwrap();
+        assert_problem(&r, 404, "case_not_found");
+    }
+    for _ in 0..4 {
+        anyone
+            .post(
+                "/api/v1/public/track",
+                &json!({"number": number, "phone": "13000000000"}),
+            )
+            .await
+            .unwrap();
+    }
+    let r = anyone
+        .post(
+            "/api/v1/public/track",
+            &json!({"number": number, "phone": phone}),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 429, "too_many_attempts");
+}
+
 on_both_backends!(
+    public_tracking,
     list_filters_and_export,
     attachments,
     allowed_commands_and_verify,

@@ -18,7 +18,8 @@ const DEPT1: &str = "420381D01";
 /// What a role may see of a reporter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Sees {
-    Full,
+    /// Masked like `Masked`, but he may reveal it in full (`POST /reveal`, audited).
+    Revealable,
     Masked,
     /// Anonymous: "匿名", no number.
     Hidden,
@@ -77,20 +78,21 @@ fn assert_absent(r: &Response, missing: &Value, what: &str) {
 
 fn check_reporter(v: &Value, p: &Person, sees: Sees, what: &str) {
     let (name, phone) = match sees {
-        Sees::Full => (json!(p.name), json!(p.phone)),
-        Sees::Masked => (json!(p.masked_name), json!(p.masked_phone)),
+        Sees::Revealable | Sees::Masked => (json!(p.masked_name), json!(p.masked_phone)),
         Sees::Hidden => (json!("匿名"), Value::Null),
         Sees::Nothing => unreachable!(),
     };
     assert_eq!(v["name"], name, "{what}: {v}");
     assert_eq!(v["phone"], phone, "{what}: {v}");
+    if let Some(r) = v.get("revealable") {
+        assert_eq!(r, &json!(sees == Sees::Revealable), "{what}: {v}");
+    }
 }
 
 /// Neither the reporter's name nor number, in any form the role may not see, anywhere in `r`.
 fn assert_no_leak(r: &Response, p: &Person, sees: Sees, what: &str) {
     let forbidden: &[&str] = match sees {
-        Sees::Full => &[],
-        Sees::Masked => &[p.name, p.phone],
+        Sees::Revealable | Sees::Masked => &[p.name, p.phone],
         Sees::Hidden | Sees::Nothing => &[p.name, p.phone, p.masked_name, p.masked_phone],
     };
     let body = text(r);
@@ -122,7 +124,8 @@ async fn route_to_grid(env: &Env, id: &str, p: &Person) {
 }
 
 /// Every endpoint that returns case data, for every role, on an anonymous case and on a named
-/// one: the reporter is shown in full, masked, as "匿名", or the case does not exist.
+/// one: the reporter is shown masked (revealable in full by an audited request, or not), as
+/// "匿名", or the case does not exist.
 async fn no_personal_data_leaks(env: &Env) {
     use Sees::*;
     let op = env.login("operator").await;
@@ -156,14 +159,14 @@ async fn no_personal_data_leaks(env: &Env) {
     let missing = no_such_case(&op).await;
     // (user, a named reporter, an anonymous one)
     let roles = [
-        ("operator", Full, Hidden),
-        ("dispatcher", Full, Hidden),
+        ("operator", Revealable, Hidden),
+        ("dispatcher", Revealable, Hidden),
         ("leader", Masked, Hidden),
-        ("inspector", Full, Full),
-        ("handler_s01", Full, Hidden),
+        ("inspector", Revealable, Revealable),
+        ("handler_s01", Revealable, Hidden),
         ("leader_s01", Masked, Hidden),
-        ("handler_c420381001001", Full, Hidden),
-        ("grid_42038100100101", Full, Hidden),
+        ("handler_c420381001001", Revealable, Hidden),
+        ("grid_42038100100101", Revealable, Hidden),
         ("cadre01", Masked, Hidden),
         ("admin", Nothing, Nothing),
         ("handler_d01", Nothing, Nothing),
@@ -187,6 +190,19 @@ async fn no_personal_data_leaks(env: &Env) {
                 .await
                 .unwrap();
             let answer = cmd(&c, id, json!({"type": "annotate", "text": "已阅"})).await;
+            let reveal = c
+                .post(&format!("/api/v1/cases/{id}/reveal"), &json!({}))
+                .await
+                .unwrap();
+            match sees {
+                Revealable => {
+                    assert_eq!(reveal.status, 200, "{what}: reveal: {}", text(&reveal));
+                    assert_eq!(reveal.json()["phone"], p.phone, "{what}: reveal");
+                    assert_eq!(reveal.json()["name"], p.name, "{what}: reveal");
+                }
+                Masked | Hidden => assert_eq!(reveal.status, 403, "{what}: reveal"),
+                Nothing => assert_absent(&reveal, &missing, &format!("{what}: reveal")),
+            }
             if sees == Nothing {
                 assert_absent(&view, &missing, &format!("{what}: GET"));
                 assert_absent(&trail, &missing, &format!("{what}: timeline"));

@@ -35,7 +35,7 @@ pub use monitoring::{
 };
 pub use reads::{COUNT_CAP, CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
-pub use setup::{LoginAudit, NewUser, SessionRow, UserRow};
+pub use setup::{AuditEntry, LoginAudit, NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
@@ -96,6 +96,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_case_filters.sql"),
     ),
+    (10, include_str!("../migrations/sqlite/0010_audit_log.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -124,6 +125,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         9,
         include_str!("../migrations/postgres/0009_case_filters.sql"),
+    ),
+    (
+        10,
+        include_str!("../migrations/postgres/0010_audit_log.sql"),
     ),
 ];
 
