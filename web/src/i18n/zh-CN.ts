@@ -1,0 +1,16 @@
+export default {
+  app: { name: '接诉即办', subtitle: '丹江口市12345政务服务便民热线工单平台', lang: 'English', logout: '退出登录', notAvailable: '尚未开放', notAvailableHint: '该功能的服务端接口尚未开放，开放后此处将显示真实数据。', loading: '加载中…', empty: '暂无数据', refresh: '刷新', search: '搜索', reset: '重置', confirm: '确定', cancel: '取消', live: '实时', offline: '离线' },
+  menu: { workbench: '我的工作台', intake: '受理登记', dispatch: '待派单', cases: '工单查询', callbacks: '回访', supervision: '督办看板', assessment: '考核排名', monitoring: '环境监测', map: '网格地图', admin: '系统管理', case: '工单详情', h5report: '我要反映', h5track: '进度查询', h5patrol: '巡查上报', h5grid: '我的网格' },
+  login: { title: '账号登录', username: '用户名', password: '密码', submit: '登 录', expired: '登录已过期，请重新登录', locked: '登录失败次数过多，请 {n} 分钟后再试', needUser: '请输入用户名', needPassword: '请输入密码', track: '群众进度查询', report: '我要反映' },
+  field: { number: '工单编号', title: '标题', category: '类别', channel: '渠道', state: '状态', unit: '承办单位', urgency: '紧急程度', deadline: '办理时限', received: '受理时间', kind: '诉求类型', description: '诉求内容', address: '地址', location: '位置', lon: '经度', lat: '纬度', reporter: '诉求人', phone: '联系电话', anonymous: '匿名', keyword: '关键词', overdueOnly: '仅看超期', dateRange: '受理日期', numberOrPhone: '工单编号/来电号码', start: '开始', end: '结束', actions: '操作', grid: '网格' },
+  wb: { batchAccept: '批量签收', accepted: '已签收 {ok} 件，失败 {fail} 件', none: '请勾选待签收工单', total: '共 {n} 件' },
+  intake: { submit: '提交受理', reset: '重新填写', done: '受理成功，工单编号', open: '查看工单', kindHint: '请选择诉求类型' },
+  err: { phone_invalid: '电话号码格式不正确', phone_required: '请填写联系电话', title_required: '请填写标题', title_short: '标题至少4个字', title_long: '标题不超过100字', text_required: '请填写内容', text_short: '内容太短', text_long: '内容过长', location_pair: '经纬度需同时填写', location_range: '经纬度不在中国范围内', days_required: '请填写工作日数', days_range: '延期为1至30个工作日', choose_unit: '请选择单位', required: '必填' },
+  case: { facts: '基本信息', deadlines: '办理时限', timeline: '办理留痕', verify: '校验哈希链', verifyOk: '校验通过：{n} 条记录，哈希链完整', verifyBad: '校验失败：{p}', reveal: '查看号码', revealNote: '查看完整号码将记入审计日志', attachments: '附件', upload: '上传附件', uploadHint: '支持 JPEG、PNG、PDF，单个不超过10MB', provisional: '临时推算', cards: '红黄牌', summons: '吹哨报到', supervisions: '督办', reply: '办理反馈', callback: '回访结果', noActions: '当前无可执行的操作', reportedIn: '已报到', waitingReport: '待报到' },
+  sup: { open: '在办', dueSoon: '临期', overdue: '超期', yellow: '黄牌', red: '红牌', appeals: '待裁决申诉', supervised: '督办事项' },
+  asm: { group: '考核对象', street: '街道（乡镇）', department: '市直部门', community: '社区（村）', period: '考核周期', rank: '排名', received: '受理量', rated: '回访量', response: '响应率', resolution: '解决率', satisfaction: '满意率', onTime: '按时办结率', score: '综合得分', download: '下载Excel', weekly: '周调度', monthly: '月分析', quarterly: '季考核', trend: '近六个月综合得分' },
+  mon: { stations: '监测站点', latest: '最新水质', target: '目标类别', status: '状态', alarms: '未恢复告警', readings: '监测数据', factor: '监测因子', caseLink: '工单' },
+  map: { legend: '工单状态', cases: '近期工单', pick: '点击网格查看' },
+  admin: { units: '组织机构', users: '用户与授权', categories: '事项分类', policy: '办理时限', calendar: '工作日历', audit: '审计日志', auditTarget: '工单ID' },
+  h5: { submit: '提交', photo: '拍照/上传照片', locate: '获取当前位置', located: '已定位', tracked: '办理进度', notFound: '未找到该工单，请核对编号和电话', myGrid: '我的网格工单', patrol: '巡查发现问题' },
+}
