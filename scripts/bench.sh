@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the HTTP benchmarks of docs/PERFORMANCE.md. Not part of CI (release build, minutes of load).
-# Usage: bash scripts/bench.sh [intake|worklist|clock|monitoring|assessment|all]   (PG_URL defaults to the local test server)
+# Usage: bash scripts/bench.sh [intake|worklist|lists|clock|monitoring|assessment|all]   (PG_URL defaults to the local test server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -60,4 +60,24 @@ if [[ $what == worklist || $what == all ]]; then
   url=$(fresh_pg jiesu_bench_1m)
   /usr/bin/time -f "demo build: %e s, %M KB max RSS" $J demo --data-dir target/bench-1m-pg --database "$url" --cases "$CASES" --no-serve | grep -E "history|county"
   $J bench worklist --data-dir target/bench-1m-pg --database "$url" --concurrency 8 --seconds 10
+fi
+if [[ $what == lists || $what == all ]]; then
+  # The console's list filters over the 1,000,000-case county, as the county dispatcher (every case
+  # in scope: the worst case) and a street's dispatcher; page 1 with its total, as the console asks.
+  if [[ ! -f target/bench-1m/jiesu.db ]]; then
+    mkdir -p target/bench-1m
+    $J demo --data-dir target/bench-1m --cases "$CASES" --no-serve | grep -E "history|county"
+  fi
+  read -r number phone < <(python3 -c "
+import sqlite3; c = sqlite3.connect('target/bench-1m/jiesu.db')
+print(*c.execute('SELECT number, reporter_phone FROM cases WHERE reporter_phone IS NOT NULL ORDER BY created_at DESC LIMIT 1').fetchone())")
+  for user in dispatcher dispatcher_s01; do
+    for q in "page=1" "state=dispatched,accepted,in_progress&page=1" "category=urban&page=1" \
+             "channel=grid_patrol&page=1" "grid=42038100100101&page=1" "overdue=true&page=1" \
+             "from=2026-10-01&to=2026-10-31&page=1" "q=$number" "q=$phone"; do
+      echo "== lists, SQLite, as $user: $q"
+      $J bench worklist --data-dir target/bench-1m --as "$user" --concurrency 4 --seconds 5 \
+        --path "/api/v1/cases?page_size=20&$q" | tail -1
+    done
+  done
 fi

@@ -318,6 +318,12 @@ enum BenchCmd {
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Another read to measure instead (e.g. `/api/v1/cases?state=dispatched&page=1`).
+        #[arg(long, default_value = "/api/v1/worklist?limit=20")]
+        path: String,
+        /// Only these demo users (comma-separated; default: every handler and dispatcher).
+        #[arg(long = "as")]
+        users: Option<String>,
     },
 }
 
@@ -1042,7 +1048,11 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             database,
             concurrency,
             seconds,
+            path,
+            users: only,
         } => {
+            let only: Option<Vec<String>> =
+                only.map(|s| s.split(',').map(str::to_string).collect());
             let store = server::open(&data_dir, database.as_deref()).await?;
             let n = store.count_cases().await?;
             let users = std::fs::read_to_string(data_dir.join("demo-users.txt"))
@@ -1053,24 +1063,21 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             let mut clients = Vec::new();
             for line in users.lines() {
                 let f: Vec<&str> = line.split('\t').collect();
-                if f.len() >= 3 && (f[2] == "handler" || f[2] == "dispatcher") {
+                let chosen = match &only {
+                    Some(names) => f.len() >= 2 && names.iter().any(|n| n == f[0]),
+                    None => f.len() >= 3 && (f[2] == "handler" || f[2] == "dispatcher"),
+                };
+                if chosen {
                     clients.push(base.login(f[0], f[1]).await?);
                 }
             }
-            println!(
-                "{n} cases stored; {} signed-in handlers and dispatchers",
-                clients.len()
-            );
-            let make: loadgen::MakeRequest = Arc::new(|_| {
-                (
-                    "GET".into(),
-                    "/api/v1/worklist?limit=20".into(),
-                    vec![],
-                    None,
-                )
-            });
+            anyhow::ensure!(!clients.is_empty(), "no such demo users");
+            println!("{n} cases stored; {} signed-in users", clients.len());
+            let label = format!("GET {path}");
+            let make: loadgen::MakeRequest =
+                Arc::new(move |_| ("GET".into(), path.clone(), vec![], None));
             let r = loadgen::run(
-                "GET /api/v1/worklist",
+                &label,
                 clients,
                 concurrency,
                 Duration::from_secs(seconds),
