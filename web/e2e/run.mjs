@@ -1,0 +1,374 @@
+// Browser tests of the console in Debian's Chromium (playwright-core, no browser download),
+// against a `jiesu demo` this script starts on free ports. The whole working day of one case:
+// an operator takes a call, the dispatcher dispatches it, the handler accepts, contacts and replies
+// with a photo, the dispatcher approves, the operator calls back; the case page shows every step
+// and the chain verifies. Then the role checks, every page's screenshots (desktop and mobile),
+// and the load figures for docs/PERFORMANCE.md. Exit code 1 on any failure.
+//
+// Env: JIESU_BIN (default ../target/debug/jiesu), CHROMIUM (default /usr/bin/chromium),
+// E2E_OUT (default e2e/out), E2E_CASES (demo history, default 3000).
+import { spawn } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const BIN = resolve(process.env.JIESU_BIN ?? join(here, '../../target/debug/jiesu'))
+const OUT = resolve(process.env.E2E_OUT ?? join(here, 'out'))
+const CASES = process.env.E2E_CASES ?? '3000'
+mkdirSync(join(OUT, 'screenshots'), { recursive: true })
+
+const freePort = () =>
+  new Promise((ok) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => ok(p))
+    })
+  })
+
+// ---- the server ------------------------------------------------------------------------------
+const dir = mkdtempSync(join(tmpdir(), 'jiesu-e2e-'))
+const port = await freePort()
+const hj = await freePort()
+const BASE = `http://127.0.0.1:${port}`
+const server = spawn(BIN, ['demo', '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--hj212-listen', `127.0.0.1:${hj}`, '--cases', CASES], { stdio: ['ignore', 'pipe', 'pipe'] })
+let serverLog = ''
+server.stdout.on('data', (d) => (serverLog += d))
+server.stderr.on('data', (d) => (serverLog += d))
+const stop = () => {
+  try {
+    server.kill('SIGTERM')
+  } catch {}
+}
+process.on('exit', stop)
+for (let i = 0; ; i++) {
+  try {
+    const r = await fetch(`${BASE}/healthz`)
+    if (r.ok) break
+  } catch {}
+  if (i > 600 || server.exitCode !== null) {
+    console.error(serverLog)
+    throw new Error('jiesu demo did not start')
+  }
+  await new Promise((r) => setTimeout(r, 200))
+}
+const users = Object.fromEntries(
+  readFileSync(join(dir, 'demo-users.txt'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .map(([u, p]) => [u, p]),
+)
+const index = await (await fetch(BASE + '/')).text()
+if (!index.includes('id="app"')) throw new Error('the console is not built into this server (cd web && npm run build)')
+
+async function apiLogin(u) {
+  const r = await fetch(`${BASE}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: u, password: users[u] }) })
+  return (await r.json()).token
+}
+async function apiGet(token, path) {
+  const r = await fetch(BASE + path, { headers: { authorization: `Bearer ${token}` } })
+  return r.json()
+}
+
+// ---- the browser and a small harness ----------------------------------------------------------
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+})
+const results = []
+const consoleErrors = []
+let expectNetwork404 = false
+async function test(name, fn) {
+  const t0 = Date.now()
+  try {
+    await fn()
+    results.push({ name, ok: true, ms: Date.now() - t0 })
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`)
+  } catch (e) {
+    results.push({ name, ok: false, error: String(e?.stack ?? e) })
+    console.log(`FAIL ${name}\n     ${String(e?.message ?? e).split('\n').slice(0, 6).join('\n     ')}`)
+  }
+}
+// Element Plus puts attributes of <el-input> on the inner <input>/<textarea> itself.
+const field = (name) => `input[data-test=${name}], textarea[data-test=${name}]`
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg)
+}
+async function newPage(viewport = { width: 1440, height: 900 }, mobile = false) {
+  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, isMobile: mobile, hasTouch: mobile, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
+  const page = await ctx.newPage()
+  page.setDefaultTimeout(15_000)
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    if (expectNetwork404 && /status of 40[34]/.test(m.text())) return
+    consoleErrors.push(`${page.url()}: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`))
+  return page
+}
+async function signIn(page, user) {
+  await page.goto(`${BASE}/login`)
+  await page.locator(field('login-username')).fill(user)
+  await page.locator(field('login-password')).fill(users[user])
+  await page.locator('[data-test=login-submit]').click()
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+}
+async function command(page, type, fill = async () => {}) {
+  await page.locator(`[data-test=cmd-${type}]`).click()
+  const dialog = page.locator('.el-dialog:visible')
+  await dialog.waitFor()
+  await fill(dialog)
+  await dialog.locator('[data-test=cmd-submit]').click()
+  await dialog.waitFor({ state: 'hidden' })
+}
+async function chooseOption(page, text) {
+  await page.locator('.el-select-dropdown__item:visible', { hasText: text }).first().click()
+}
+// Pages hold a live event stream open, so "network idle" never comes: wait for loading masks instead.
+async function settle(page) {
+  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'), null, { timeout: 10_000 }).catch(() => {})
+  await page.waitForTimeout(400)
+}
+const shots = []
+async function shot(page, name) {
+  const file = join(OUT, 'screenshots', `${name}.png`)
+  await page.screenshot({ path: file })
+  shots.push(name)
+}
+
+// ---- the case's working day --------------------------------------------------------------------
+const phone = `139${String(Date.now()).slice(-8)}`
+const title = `均州路丹二巷井盖破损（浏览器测试${phone.slice(-4)}）`
+let caseId = ''
+let number = ''
+const op = await newPage()
+const disp = await newPage()
+const handler = await newPage()
+
+await test('an operator signs in and takes a call into a case (a double click makes one case)', async () => {
+  await signIn(op, 'operator')
+  await op.goto(`${BASE}/intake`)
+  await op.locator(field('i-title')).fill(title)
+  await op.locator(field('i-description')).fill('市民来电反映丹二巷12号门口井盖破损，夜间行人易踩空，请尽快处理。')
+  await op.locator(field('i-address')).fill('丹江口市均州路街道丹二巷12号')
+  await op.locator(field('i-name')).fill('王先生')
+  await op.locator(field('i-phone')).fill(phone)
+  await shot(op, 'intake-desktop')
+  await op.locator('[data-test=i-submit]').dblclick()
+  number = (await op.locator('[data-test=intake-number]').textContent()).trim()
+  assert(/^\d{14}$/.test(number), `case number shown: ${number}`)
+  const token = await apiLogin('operator')
+  const found = await apiGet(token, `/api/v1/cases?q=${phone}`)
+  assert(found.items.length === 1, `one case for the double click, found ${found.items.length}`)
+  caseId = found.items[0].id
+})
+
+await test('the form refuses a bad phone number before sending', async () => {
+  await op.goto(`${BASE}/intake`)
+  await op.locator(field('i-title')).fill('测试电话校验')
+  await op.locator(field('i-phone')).fill('12345678')
+  await op.locator('[data-test=i-submit]').click()
+  await op.locator('.el-form-item__error', { hasText: '电话号码格式不正确' }).waitFor()
+})
+
+await test('the dispatcher sees it in his queue and dispatches it', async () => {
+  await signIn(disp, 'dispatcher')
+  await disp.goto(`${BASE}/dispatch`)
+  await disp.locator(`[data-test=quick-dispatch-${number}]`).click()
+  await disp.locator('.el-dialog:visible [data-test=unit-picker]').click()
+  await disp.keyboard.type('城市管理执法')
+  await chooseOption(disp, '市城市管理执法局')
+  await disp.locator('.el-dialog:visible .el-button--primary').click()
+  await disp.locator(`[data-test=quick-dispatch-${number}]`).waitFor({ state: 'detached' })
+})
+
+await test('the handler accepts, contacts, and replies with a photo', async () => {
+  await signIn(handler, 'handler_d01')
+  await handler.goto(`${BASE}/workbench`)
+  await handler.locator(`[data-test=case-${number}]`).click()
+  await handler.locator('[data-test=case-number]').waitFor()
+  await command(handler, 'accept')
+  await command(handler, 'contact')
+  const photo = await handler.screenshot({ type: 'png' })
+  await handler.locator('[data-test=file-input]').setInputFiles({ name: '现场照片.png', mimeType: 'image/png', buffer: photo })
+  await handler.locator('[data-test=thumb]').first().waitFor()
+  await command(handler, 'reply', async (d) => {
+    await d.locator(field('f-text')).fill('已更换丹二巷12号门口井盖，现场已恢复通行。')
+  })
+  await handler.locator('[data-test=ev-replied]').waitFor()
+})
+
+await test('a reply without text is refused in the form', async () => {
+  const t2 = await apiLogin('operator')
+  const r = await fetch(`${BASE}/api/v1/cases`, { method: 'POST', headers: { authorization: `Bearer ${t2}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'complaint', title: '校验测试工单', reporter: { name: '李女士', phone: '13800000001' } }) })
+  const c = await r.json()
+  const td = await apiLogin('dispatcher')
+  await fetch(`${BASE}/api/v1/cases/${c.id}/commands`, { method: 'POST', headers: { authorization: `Bearer ${td}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'dispatch', unit: '420381D01' }) })
+  await handler.goto(`${BASE}/cases/${c.id}`)
+  await command(handler, 'accept')
+  await command(handler, 'contact')
+  await handler.locator('[data-test=cmd-reply]').click()
+  const d = handler.locator('.el-dialog:visible')
+  await d.locator('[data-test=cmd-submit]').click()
+  await d.locator('.el-form-item__error').first().waitFor()
+  await d.locator('.el-dialog__headerbtn').click()
+})
+
+await test('the dispatcher approves the reply', async () => {
+  await disp.goto(`${BASE}/cases/${caseId}`)
+  await command(disp, 'review')
+  await disp.locator('[data-test=ev-reply_approved]').waitFor()
+})
+
+await test('the operator records the callback from the callback queue', async () => {
+  await op.goto(`${BASE}/callbacks`)
+  await op.locator(`[data-test=callback-${number}]`).click()
+  await op.locator('.el-dialog:visible [data-test=cmd-submit]').click()
+  await op.locator(`[data-test=callback-${number}]`).waitFor({ state: 'detached' })
+})
+
+await test('the case page shows every step and the chain verifies', async () => {
+  await op.goto(`${BASE}/cases/${caseId}`)
+  for (const ev of ['received', 'dispatched', 'accepted', 'contacted', 'attachment_added', 'replied', 'reply_approved', 'callback_recorded', 'closed']) {
+    await op.locator(`[data-test=ev-${ev}]`).first().waitFor()
+  }
+  await op.locator('[data-test=verify]').click()
+  const v = await op.locator('[data-test=verify-result]').textContent()
+  assert(v.includes('校验通过'), `verify: ${v}`)
+  assert((await op.locator('[data-test=reporter]').textContent()).includes('****'), 'the phone is masked')
+  await op.locator('[data-test=reveal]').click()
+  await op.locator('[data-test=reporter]', { hasText: phone }).waitFor()
+  await shot(op, 'case-desktop')
+})
+
+await test('a handler of another department cannot open the case', async () => {
+  const other = await newPage()
+  await signIn(other, 'handler_d02')
+  expectNetwork404 = true
+  await other.goto(`${BASE}/cases/${caseId}`)
+  const e = await other.locator('[data-test=case-error]').textContent()
+  expectNetwork404 = false
+  assert(e.includes('工单不存在'), `other department: ${e}`)
+  await other.context().close()
+})
+
+await test('a citizen sees only his own cases', async () => {
+  const cit = await newPage()
+  await signIn(cit, 'citizen01')
+  await cit.goto(`${BASE}/cases`)
+  await cit.locator('[data-test=case-list] .el-table__row').first().waitFor()
+  const shown = await cit.locator('[data-test=case-list] .el-table__row .mono').allTextContents()
+  const token = await apiLogin('citizen01')
+  const own = await apiGet(token, '/api/v1/cases?page=1&page_size=100')
+  assert(shown.length > 0 && shown.every((n) => own.items.some((c) => c.number === n.trim())), 'only his own cases')
+  assert(!shown.includes(number), "not the operator's case")
+  expectNetwork404 = true
+  await cit.goto(`${BASE}/cases/${caseId}`)
+  await cit.locator('[data-test=case-error]').waitFor()
+  expectNetwork404 = false
+  await cit.context().close()
+})
+
+// ---- every page, desktop and mobile, and the load figures -------------------------------------
+const PAGES = [
+  ['workbench', 'dispatcher', '/workbench', '[data-test=worklist] .el-table__row'],
+  ['dispatch', 'dispatcher', '/dispatch', '[data-test=dispatch-queue]'],
+  ['cases', 'dispatcher', '/cases', '[data-test=case-list] .el-table__row'],
+  ['callbacks', 'operator', '/callbacks', '[data-test=callback-queue]'],
+  ['supervision', 'leader', '/supervision', '[data-test=sup-units] .el-table__row'],
+  ['assessment', 'leader', '/assessment', '[data-test=asm-table] .el-table__row'],
+  ['monitoring', 'dispatcher', '/monitoring', '[data-test=stations] .el-table__row'],
+  ['map', 'dispatcher', '/map', '[data-test=chart] canvas'],
+  ['admin', 'admin', '/admin', '[data-test=admin-tabs]'],
+  ['h5-report', 'citizen01', '/h5/report', '[data-test=m-submit]'],
+  ['h5-patrol', 'grid_42038100100101', '/h5/patrol', '[data-test=m-submit]'],
+  ['h5-my-grid', 'grid_42038100100101', '/h5/my-grid', 'main'],
+  ['h5-track', null, '/h5/track', '[data-test=t-submit]'],
+  ['login', null, '/login', '[data-test=login-submit]'],
+]
+for (const [name, user, path, ready] of PAGES) {
+  await test(`page ${name}: renders without console errors, desktop and mobile`, async () => {
+    for (const [kind, vp, mobile] of [['desktop', { width: 1440, height: 900 }, false], ['mobile', { width: 390, height: 844 }, true]]) {
+      const page = await newPage(vp, mobile)
+      if (user) await signIn(page, user)
+      await page.goto(BASE + path)
+      await page.locator(ready).first().waitFor()
+      await settle(page)
+      await shot(page, `${name}-${kind}`)
+      await page.context().close()
+    }
+  })
+}
+await test('the case page on a phone', async () => {
+  const page = await newPage({ width: 390, height: 844 }, true)
+  await signIn(page, 'operator')
+  await page.goto(`${BASE}/cases/${caseId}`)
+  await page.locator('[data-test=ev-closed]').waitFor()
+  await shot(page, 'case-mobile')
+  await page.context().close()
+})
+await test('the public tracking page finds the case by number and phone', async () => {
+  const page = await newPage({ width: 390, height: 844 }, true)
+  await page.goto(`${BASE}/h5/track`)
+  await page.locator(field('t-number')).fill(number)
+  await page.locator(field('t-phone')).fill(phone)
+  await page.locator('[data-test=t-submit]').click()
+  await page.locator('[data-test=t-result]', { hasText: '已办结' }).waitFor()
+  await shot(page, 'h5-track-result-mobile')
+  await page.context().close()
+})
+
+const metrics = {}
+await test('first load and the workbench of 50 rows (figures for docs/PERFORMANCE.md)', async () => {
+  // The dispatcher's queue on a small demo may hold fewer than 50: top it up with new calls.
+  const tOp = await apiLogin('operator')
+  const tDisp = await apiLogin('dispatcher')
+  const have = (await apiGet(tDisp, '/api/v1/worklist?limit=60')).items.length
+  for (let i = have; i < 55; i++) {
+    await fetch(`${BASE}/api/v1/cases`, { method: 'POST', headers: { authorization: `Bearer ${tOp}`, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'complaint', title: `人民路${i + 1}号路灯不亮`, reporter: { name: '赵先生', phone: `1380000${String(1000 + i)}` } }) })
+  }
+  const runs = []
+  for (let i = 0; i < 5; i++) {
+    const page = await newPage()
+    const bytes = { total: 0 }
+    page.on('requestfinished', async (req) => {
+      if (req.url().includes('/api/')) return
+      const s = await req.sizes().catch(() => null)
+      if (s) bytes.total += s.responseBodySize
+    })
+    await page.goto(`${BASE}/login`)
+    await page.locator(field('login-username')).fill('dispatcher')
+    await page.locator(field('login-password')).fill(users.dispatcher)
+    await page.locator('[data-test=login-submit]').click()
+    await page.waitForURL((u) => u.pathname === '/workbench')
+    await page.locator('[data-test=worklist] .el-table__row').nth(49).waitFor()
+    await settle(page)
+    // Warm (assets cached, session signed in): navigation to 50 rendered rows.
+    const t0 = Date.now()
+    await page.goto(`${BASE}/workbench`)
+    await page.locator('[data-test=worklist] .el-table__row').nth(49).waitFor()
+    runs.push({ bytes: bytes.total, ms: Date.now() - t0 })
+    await page.context().close()
+  }
+  const ms = runs.map((r) => r.ms).sort((a, b) => a - b)
+  metrics.first_load_gzip_bytes = runs[0].bytes
+  metrics.workbench_50_rows_ms = { runs: runs.map((r) => r.ms), median: ms[2] }
+  assert(runs[0].bytes < 1024 * 1024, `first load ${runs[0].bytes} bytes`)
+})
+
+await test('no console errors on any page', async () => {
+  assert(consoleErrors.length === 0, consoleErrors.join('\n'))
+})
+
+await browser.close()
+stop()
+rmSync(dir, { recursive: true, force: true })
+writeFileSync(join(OUT, 'results.json'), JSON.stringify({ results, metrics, screenshots: shots }, null, 2))
+const failed = results.filter((r) => !r.ok)
+console.log(`\n${results.length - failed.length} passed, ${failed.length} failed; metrics ${JSON.stringify(metrics)}`)
+process.exit(failed.length ? 1 : 0)
