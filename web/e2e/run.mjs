@@ -99,8 +99,8 @@ const field = (name) => `input[data-test=${name}], textarea[data-test=${name}]`
 function assert(cond, msg) {
   if (!cond) throw new Error(msg)
 }
-async function newPage(viewport = { width: 1440, height: 900 }, mobile = false) {
-  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, isMobile: mobile, hasTouch: mobile, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
+async function newPage(viewport = { width: 1440, height: 900 }, mobile = false, extra = {}) {
+  const ctx = await browser.newContext({ viewport, deviceScaleFactor: 1, isMobile: mobile, hasTouch: mobile, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...extra })
   const page = await ctx.newPage()
   page.setDefaultTimeout(15_000)
   page.on('console', (m) => {
@@ -272,6 +272,50 @@ await test('a citizen sees only his own cases', async () => {
   await cit.locator('[data-test=case-error]').waitFor()
   expectNetwork404 = false
   await cit.context().close()
+})
+
+const PHONE = { width: 390, height: 844 }
+// Where the demo's citizens stand: 均州路, 丹江口.
+const HERE = { longitude: 111.5089, latitude: 32.5405 }
+await test('a citizen reports from his phone with a photo and his location', async () => {
+  const page = await newPage(PHONE, true, { geolocation: HERE, permissions: ['geolocation'] })
+  await signIn(page, 'citizen01')
+  await page.goto(`${BASE}/h5/report`)
+  await page.locator(field('m-title')).fill('丹二巷路灯不亮（手机上报）')
+  await page.locator(field('m-description')).fill('丹二巷北口路灯连续三晚不亮，行人不便。')
+  await page.getByRole('button', { name: '获取当前位置' }).click()
+  await page.locator('.loc input').first().evaluate((e) => e.value).then((v) => assert(v.startsWith('111.50'), `longitude filled: ${v}`))
+  const photo = await page.screenshot({ type: 'png' })
+  await page.locator('[data-test=m-photo]').setInputFiles({ name: '路灯.png', mimeType: 'image/png', buffer: photo })
+  await page.locator('.preview').waitFor()
+  await shot(page, 'h5-report-filled-mobile')
+  await page.locator('[data-test=m-submit]').click()
+  const n = (await page.locator('[data-test=h5-number]').textContent()).trim()
+  const token = await apiLogin('citizen01')
+  const mine = await apiGet(token, '/api/v1/cases?page=1&page_size=100')
+  const c = mine.items.find((x) => x.number === n)
+  assert(c, `the new case ${n} is among the citizen's cases`)
+  const full = await apiGet(token, `/api/v1/cases/${c.id}`)
+  assert(full.channel === 'mobile' && Math.abs(full.location?.lon - HERE.longitude) < 1e-4, `channel and location: ${JSON.stringify([full.channel, full.location])}`)
+  const files = await apiGet(token, `/api/v1/cases/${c.id}/attachments`)
+  assert(files.items.length === 1 && files.items[0].has_thumbnail, 'the photo is on the case')
+  await page.context().close()
+})
+
+await test('a grid worker files a patrol report and sees his grid', async () => {
+  const page = await newPage(PHONE, true)
+  const worker = 'grid_42038100100101'
+  await signIn(page, worker)
+  await page.goto(`${BASE}/h5/patrol`)
+  await page.locator(field('m-title')).fill('丹二巷12号门前电动车乱停放堵塞消防通道')
+  await page.locator('[data-test=m-submit]').click()
+  const n = (await page.locator('[data-test=h5-number]').textContent()).trim()
+  const token = await apiLogin(worker)
+  const found = await apiGet(token, `/api/v1/cases?q=${n}`)
+  assert(found.items.length === 1 && found.items[0].channel === 'grid_patrol' && found.items[0].kind === 'hazard', `patrol case: ${JSON.stringify(found.items[0])}`)
+  await page.goto(`${BASE}/h5/my-grid`)
+  await page.locator('main', { hasText: '丹二社区第1网格' }).waitFor()
+  await page.context().close()
 })
 
 // ---- every page, desktop and mobile, and the load figures -------------------------------------

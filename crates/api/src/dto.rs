@@ -201,6 +201,7 @@ pub struct DeadlinesView {
     contact_due: String,
     resolve_due: String,
     resolve_rule: String,
+    resolve_rule_zh: String,
     /// Counted on a year whose holiday notice is not installed yet: may move when it is.
     provisional: bool,
 }
@@ -401,6 +402,7 @@ pub fn case_json<'a>(
             contact_due: time(d.contact_due),
             resolve_due: time(d.resolve_due),
             resolve_rule: d.resolve_span.describe(),
+            resolve_rule_zh: d.resolve_span.describe_zh(),
             provisional: d.provisional,
         }),
         overdue,

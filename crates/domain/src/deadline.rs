@@ -60,6 +60,16 @@ impl Span {
             Span::CalendarMinutes(n) => format!("{n} minutes"),
         }
     }
+
+    /// The same in Chinese, for the console and the printed dispatch.
+    pub fn describe_zh(self) -> String {
+        match self {
+            Span::WorkingDays(n) => format!("{n}个工作日"),
+            Span::WorkingHours(n) => format!("{n}个工作小时"),
+            Span::CalendarHours(n) => format!("{n}小时"),
+            Span::CalendarMinutes(n) => format!("{n}分钟"),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

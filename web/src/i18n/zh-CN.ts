@@ -8,9 +8,9 @@ export default {
   err: { phone_invalid: '电话号码格式不正确', phone_required: '请填写联系电话', title_required: '请填写标题', title_short: '标题至少4个字', title_long: '标题不超过100字', text_required: '请填写内容', text_short: '内容太短', text_long: '内容过长', location_pair: '经纬度需同时填写', location_range: '经纬度不在中国范围内', days_required: '请填写工作日数', days_range: '延期为1至30个工作日', choose_unit: '请选择单位', required: '必填' },
   case: { facts: '基本信息', deadlines: '办理时限', timeline: '办理留痕', verify: '校验哈希链', verifyOk: '校验通过：{n} 条记录，哈希链完整', verifyBad: '校验失败：{p}', reveal: '查看号码', revealNote: '查看完整号码将记入审计日志', attachments: '附件', upload: '上传附件', uploadHint: '支持 JPEG、PNG、PDF，单个不超过10MB', provisional: '临时推算', cards: '红黄牌', summons: '吹哨报到', supervisions: '督办', reply: '办理反馈', callback: '回访结果', noActions: '当前无可执行的操作', reportedIn: '已报到', waitingReport: '待报到' },
   sup: { open: '在办', dueSoon: '临期', overdue: '超期', yellow: '黄牌', red: '红牌', appeals: '待裁决申诉', supervised: '督办事项' },
-  asm: { group: '考核对象', street: '街道（乡镇）', department: '市直部门', community: '社区（村）', period: '考核周期', rank: '排名', received: '受理量', rated: '回访量', response: '响应率', resolution: '解决率', satisfaction: '满意率', onTime: '按时办结率', score: '综合得分', download: '下载Excel', weekly: '周调度', monthly: '月分析', quarterly: '季考核', trend: '近六个月综合得分' },
+  asm: { group: '考核对象', street: '街道（乡镇）', department: '市直部门', community: '社区（村）', period: '考核周期', rank: '排名', received: '受理量', rated: '回访量', response: '响应率', resolution: '解决率', satisfaction: '满意率', onTime: '按时办结率', score: '综合得分', download: '下载Excel', weekly: '周调度', monthly: '月分析', quarterly: '季考核', trend: '近六个月综合得分', unranked: '回访量未达 {n} 件的单位列出但不排名，得分仅供参考。' },
   mon: { stations: '监测站点', latest: '最新水质', target: '目标类别', status: '状态', alarms: '未恢复告警', readings: '监测数据', factor: '监测因子', caseLink: '工单' },
   map: { legend: '工单状态', cases: '近期工单', pick: '点击网格查看' },
   admin: { units: '组织机构', users: '用户与授权', categories: '事项分类', policy: '办理时限', calendar: '工作日历', audit: '审计日志', auditTarget: '工单ID' },
-  h5: { submit: '提交', photo: '拍照/上传照片', locate: '获取当前位置', located: '已定位', tracked: '办理进度', notFound: '未找到该工单，请核对编号和电话', myGrid: '我的网格工单', patrol: '巡查发现问题' },
+  h5: { submit: '提交', photo: '现场照片', choose: '拍照或选择照片', rechoose: '重新选择', locate: '获取当前位置', located: '已定位', tracked: '办理进度', notFound: '未找到该工单，请核对编号和电话', myGrid: '我的网格工单', patrol: '巡查发现问题' },
 }

@@ -134,9 +134,6 @@ export function commandErrors(spec: CommandSpec, v: Record<string, any>): Record
       errors[f.name] = f.kind === 'unit' ? 'choose_unit' : 'required'
     }
   }
-  if (spec.type === 'whistle' && v.lead && Array.isArray(v.units) && v.units.includes(v.lead)) {
-    // The lead is a summoned unit or the whistling one: both are fine.
-  }
   return errors
 }
 

@@ -14,22 +14,39 @@ export const EVENT_NAMES: Record<string, [string, string]> = {
   card_appealed: ['申诉', 'Card appealed'], card_upheld: ['维持', 'Card upheld'], card_revoked: ['撤销', 'Card revoked'],
 }
 
-const FIELDS: [string, string][] = [
-  ['title', '标题'], ['unit', '单位'], ['reason', '原因'], ['note', '备注'], ['text', '内容'], ['answer', '答复'],
-  ['comment', '意见'], ['outcome', '结果'], ['satisfaction', '满意度'], ['name', '文件'], ['level', '级别'],
-  ['card', '牌'], ['decision', '裁决'], ['working_days', '工作日'], ['into', '主工单'], ['deadline', '时限'],
+import { COMMANDS } from './commands'
+
+const FIELDS: [string, string, string][] = [
+  ['title', '标题', 'Title'], ['unit', '单位', 'Unit'], ['reason', '原因', 'Reason'], ['note', '备注', 'Note'],
+  ['text', '内容', 'Text'], ['answer', '答复', 'Answer'], ['comment', '意见', 'Comment'], ['outcome', '结果', 'Outcome'],
+  ['satisfaction', '满意度', 'Satisfaction'], ['name', '文件', 'File'], ['level', '级别', 'Level'], ['card', '牌', 'Card'],
+  ['decision', '裁决', 'Decision'], ['working_days', '工作日', 'Working days'], ['into', '主工单', 'Into'], ['deadline', '时限', 'Deadline'],
 ]
 
+// Coded values (outcome, satisfaction, level, decision) read as the words of the forms that chose them.
+const VALUES = new Map<string, [string, string]>()
+for (const c of COMMANDS) for (const f of c.fields) for (const o of f.options ?? []) VALUES.set(`${f.name}:${o.value}`, o.label)
+
+export interface SummaryOptions {
+  en?: boolean
+  unitName?: (id: string) => string | undefined
+}
+
 /** A short summary of an event's data: the fields people read, not the whole record. */
-export function summarize(data: Record<string, any> | null | undefined): string {
+export function summarize(data: Record<string, any> | null | undefined, o: SummaryOptions = {}): string {
   if (!data) return ''
+  const en = !!o.en
+  const sep = en ? ': ' : '：'
+  const unit = (id: string) => o.unitName?.(id) ?? id
   const parts: string[] = []
-  if (data.draft?.title) parts.push(`标题：${data.draft.title}`)
-  for (const [k, label] of FIELDS) {
+  if (data.draft?.title) parts.push(`${en ? 'Title' : '标题'}${sep}${data.draft.title}`)
+  for (const [k, zh, enLabel] of FIELDS) {
     const v = data[k]
     if (v === undefined || v === null || v === '' || typeof v === 'object') continue
-    parts.push(`${label}：${v}`)
+    const label = VALUES.get(`${k}:${v}`)
+    const shown = k === 'unit' ? unit(String(v)) : label ? label[en ? 1 : 0] : String(v)
+    parts.push(`${en ? enLabel : zh}${sep}${shown}`)
   }
-  if (Array.isArray(data.units) && data.units.length) parts.push(`单位：${data.units.join('、')}`)
-  return parts.join('；').slice(0, 300)
+  if (Array.isArray(data.units) && data.units.length) parts.push(`${en ? 'Units' : '单位'}${sep}${data.units.map(unit).join(en ? ', ' : '、')}`)
+  return parts.join(en ? '; ' : '；').slice(0, 300)
 }
