@@ -315,6 +315,9 @@ await test('a grid worker files a patrol report and sees his grid', async () => 
   assert(found.items.length === 1 && found.items[0].channel === 'grid_patrol' && found.items[0].kind === 'hazard', `patrol case: ${JSON.stringify(found.items[0])}`)
   await page.goto(`${BASE}/h5/my-grid`)
   await page.locator('main', { hasText: '丹二社区第1网格' }).waitFor()
+  // His report is listed under 我上报的, and he can open it.
+  await page.locator('[data-test=my-report]', { hasText: n }).click()
+  await page.locator('[data-test=case-number]', { hasText: n }).waitFor()
   await page.context().close()
 })
 

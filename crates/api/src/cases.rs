@@ -621,8 +621,11 @@ fn case_filter(
     };
     Ok(CaseFilter {
         scope_paths: unit_paths(juris, &scope_units),
-        reporter_user: (!auth.actor.is_staff() || auth.actor.has_role(Role::Citizen))
-            .then(|| auth.actor.user_id.clone()),
+        // Reporters see what they filed: citizens, and grid workers their patrol reports.
+        reporter_user: (!auth.actor.is_staff()
+            || auth.actor.has_role(Role::Citizen)
+            || auth.actor.has_role(Role::GridWorker))
+        .then(|| auth.actor.user_id.clone()),
         states,
         unit_path,
         category: q.category.clone(),

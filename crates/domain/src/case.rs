@@ -876,6 +876,10 @@ impl Case {
                     .ok_or_else(|| invalid("org", "the org tree is empty"))?,
             }
         } else {
+            if draft.channel == Channel::GridPatrol {
+                // The grid worker is the reporter: he follows the case he filed from his phone.
+                draft.reporter.user_id = Some(actor.user_id.clone());
+            }
             ctx.org.dispatch_center(&grant.unit)
         };
         draft.validate(ctx.categories)?;
@@ -960,12 +964,12 @@ impl Case {
         self.assigned_unit.as_ref().unwrap_or(&self.intake_unit)
     }
 
-    /// Whether the actor may read this case: citizens their own, the case-reading roles
-    /// ([`crate::actor::CASE_READERS`]) within their subtrees. Lists, the worklist and every
-    /// command go by the same rule: a case the actor cannot read does not exist for him.
+    /// Whether the actor may read this case: its reporter (a citizen, or the grid worker who
+    /// filed it on patrol), and the case-reading roles ([`crate::actor::CASE_READERS`]) within
+    /// their subtrees. Lists, the worklist and every command go by the same rule: a case the
+    /// actor cannot read does not exist for him.
     pub fn visible_to(&self, actor: &Actor, org: &OrgTree) -> bool {
-        (actor.grants.iter().any(|g| g.role == Role::Citizen)
-            && self.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str()))
+        self.draft.reporter.user_id.as_deref() == Some(actor.user_id.as_str())
             || self.held_within(actor, org, STAFF)
     }
 

@@ -435,3 +435,18 @@ fn a_second_unit_is_judged_on_its_own_accept_and_contact() {
         "{d:?}"
     );
 }
+
+#[test]
+fn a_grid_worker_reads_the_patrol_report_he_filed_and_no_other_workers() {
+    let w = world();
+    let mut d = draft(Kind::Hazard);
+    d.channel = Channel::GridPatrol;
+    let g = actor("g", Role::GridWorker, "grid1");
+    let ev = Case::intake("n".into(), d, &g, &w.ctx()).unwrap();
+    // Filed at street1's dispatch centre, above his grid: he reads it as its reporter.
+    let case = Case::from_received("c1".into(), &ev, t("2026-03-02T09:00:00+08:00")).unwrap();
+    assert_eq!(case.intake_unit, UnitId::new("street1"));
+    assert!(case.visible_to(&g, &w.org));
+    let other = actor("g2", Role::GridWorker, "grid1");
+    assert!(!case.visible_to(&other, &w.org));
+}

@@ -12,5 +12,5 @@ export default {
   mon: { stations: 'Stations', latest: 'Latest class', target: 'Target', status: 'Status', alarms: 'Open alarms', readings: 'Readings', factor: 'Factor', caseLink: 'Case' },
   map: { legend: 'Case state', cases: 'Recent cases', pick: 'Click a grid' },
   admin: { units: 'Units', users: 'Users and grants', categories: 'Categories', policy: 'Deadline policy', calendar: 'Calendar', audit: 'Audit log', auditTarget: 'Case id' },
-  h5: { submit: 'Submit', photo: 'Photo', choose: 'Take or choose a photo', rechoose: 'Choose another', locate: 'Use my location', located: 'Located', tracked: 'Progress', notFound: 'No such case: check the number and phone', myGrid: 'Cases in my grid', patrol: 'Patrol finding' },
+  h5: { submit: 'Submit', photo: 'Photo', choose: 'Take or choose a photo', rechoose: 'Choose another', locate: 'Use my location', located: 'Located', tracked: 'Progress', notFound: 'No such case: check the number and phone', myGrid: 'Cases in my grid', myReports: 'My patrol reports', patrol: 'Patrol finding' },
 }
