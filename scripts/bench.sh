@@ -68,6 +68,8 @@ if [[ $what == lists || $what == all ]]; then
     mkdir -p target/bench-1m
     $J demo --data-dir target/bench-1m --cases "$CASES" --no-serve | grep -E "history|county"
   fi
+  echo "== lists baseline: worklist, SQLite, $CASES cases (the figure of section (b), same run)"
+  $J bench worklist --data-dir target/bench-1m --concurrency 8 --seconds 10 | tail -1
   read -r number phone < <(python3 -c "
 import sqlite3; c = sqlite3.connect('target/bench-1m/jiesu.db')
 print(*c.execute('SELECT number, reporter_phone FROM cases WHERE reporter_phone IS NOT NULL ORDER BY created_at DESC LIMIT 1').fetchone())")

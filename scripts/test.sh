@@ -11,6 +11,7 @@ export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 build_console
 (cd web && npm test --silent)
 cargo test --workspace --all-targets
-cargo build -p jiesu
+# The browser tests drive the debug binary the API tests were run on (target/debug/jiesu); a
+# separate `cargo build -p jiesu` would rebuild dependencies with other features.
 need_browser
 (cd web && node e2e/run.mjs)

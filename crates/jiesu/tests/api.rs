@@ -74,6 +74,7 @@ async fn main_line(env: &Env) {
     // Wednesday 10 June 2026 + 15 working days, skipping 端午 (19 June).
     assert!(due.starts_with("2026-07-02T"), "{due}");
     assert_eq!(c["deadlines"]["resolve_rule"], "15 working days");
+    assert_eq!(c["deadlines"]["resolve_rule_zh"], "15个工作日");
     ok(&h, &id, json!({"type": "accept"})).await;
     ok(
         &h,
@@ -1447,7 +1448,8 @@ async fn list_filters_and_export(env: &Env) {
     body["channel"] = json!("web");
     let located = op.post("/api/v1/cases", &body).await.unwrap().json();
     let located_no = located["number"].as_str().unwrap().to_string();
-    let mut body = intake_body("筛选：同一来电人第二件");
+    // Its title quotes the caller's number: the export must mask it as the list does.
+    let mut body = intake_body(&format!("筛选：来电人{phone}第二件"));
     body["reporter"]["phone"] = json!(phone);
     let second = op.post("/api/v1/cases", &body).await.unwrap().json();
     ok(
