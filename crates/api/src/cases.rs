@@ -371,16 +371,8 @@ pub async fn export_cases(
         }
     }
     cases.truncate(jiesu_store::COUNT_CAP as usize);
-    // Titles may quote the reporter: they go out as the list shows them to this caller.
-    let titles: Vec<String> = cases
-        .iter()
-        .map(|c| {
-            crate::dto::Redactor::new(c, &auth.actor, &juris)
-                .text(&c.draft.title)
-                .into_owned()
-        })
-        .collect();
-    let bytes = tokio::task::spawn_blocking(move || case_workbook(&cases, &titles, &juris, now))
+    let actor = auth.actor.clone();
+    let bytes = tokio::task::spawn_blocking(move || case_workbook(&cases, &actor, &juris, now))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
@@ -404,7 +396,7 @@ pub async fn export_cases(
 
 fn case_workbook(
     cases: &[jiesu_domain::Case],
-    titles: &[String],
+    actor: &jiesu_domain::Actor,
     juris: &jiesu_domain::Jurisdiction,
     now: jiesu_domain::Time,
 ) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -431,7 +423,7 @@ fn case_workbook(
     }
     ws.set_freeze_panes(1, 0)?;
     let stamp = |t: jiesu_domain::Time| t.format("%Y-%m-%d %H:%M").to_string();
-    for (r, (c, title)) in cases.iter().zip(titles).enumerate() {
+    for (r, c) in cases.iter().enumerate() {
         let row = r as u32 + 1;
         let overdue = c.state.is_open()
             && c.state != jiesu_domain::CaseState::Suspended
@@ -451,7 +443,9 @@ fn case_workbook(
             .unwrap_or_default();
         ws.write(row, 0, &c.number)?;
         ws.write(row, 1, stamp(c.received_at))?;
-        ws.write(row, 2, title)?;
+        // Titles may quote the reporter: they go out as the list shows them to this caller.
+        let title = crate::dto::Redactor::new(c, actor, juris);
+        ws.write(row, 2, title.text(&c.draft.title).as_ref())?;
         ws.write(row, 3, category)?;
         ws.write(row, 4, c.draft.channel.name_zh())?;
         ws.write(row, 5, c.draft.urgency.name_zh())?;
