@@ -546,10 +546,10 @@ fn case_filter(
     }
     // The units whose subtrees the caller reads: the rule `GET` applies (`Case::visible_to`).
     let scope_units = auth.actor.reader_units();
-    let unit_path = q
+    let unit = q
         .unit
         .as_deref()
-        .map(|u| unit_in_scope(juris, &scope_units, u))
+        .map(|u| unit_in_scope(juris, &scope_units, u).map(|path| (u.to_string(), path)))
         .transpose()?;
     let place_path = match q.grid.as_deref() {
         None => None,
@@ -564,11 +564,18 @@ fn case_filter(
             )
         }
     };
-    if let Some(c) = &q.category
-        && juris.categories.get(c).is_none()
-    {
-        return Err(bad(format!("unknown category {c:?}")));
-    }
+    let categories: Vec<String> = match &q.category {
+        None => Vec::new(),
+        Some(c) if juris.categories.get(c).is_none() => {
+            return Err(bad(format!("unknown category {c:?}")));
+        }
+        Some(c) => juris
+            .categories
+            .subtree(c)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    };
     if let Some(c) = &q.channel
         && jiesu_domain::Channel::parse(c).is_none()
     {
@@ -624,15 +631,25 @@ fn case_filter(
         None => (q.limit.unwrap_or(50).clamp(1, 200), 0),
     };
     Ok(CaseFilter {
-        scope_paths: unit_paths(juris, &scope_units),
-        // Reporters see what they filed: citizens, and grid workers their patrol reports.
-        reporter_user: (!auth.actor.is_staff()
-            || auth.actor.has_role(Role::Citizen)
-            || auth.actor.has_role(Role::GridWorker))
-        .then(|| auth.actor.user_id.clone()),
+        all_units: juris
+            .org
+            .root()
+            .is_some_and(|root| scope_units.contains(root)),
+        // A unit inside another granted unit adds nothing to the scope.
+        reader_units: scope_units
+            .iter()
+            .filter(|u| {
+                !scope_units
+                    .iter()
+                    .any(|o| o != *u && juris.org.is_within(u, o))
+            })
+            .map(|u| u.to_string())
+            .collect(),
+        // Whoever reported a case reads it (`Case::visible_to`), whatever his role.
+        reporter: Some(auth.actor.user_id.clone()),
         states,
-        unit_path,
-        category: q.category.clone(),
+        unit,
+        categories,
         channel: q.channel.clone(),
         place_path,
         overdue_at: q.overdue.filter(|o| *o).map(|_| now.timestamp_millis()),

@@ -54,6 +54,27 @@ impl CategoryTree {
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }
+    /// The category and every category below it, by parent links (a list filtered by a category
+    /// shows the cases filed under its children too).
+    pub fn subtree(&self, id: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let Some((root, _)) = self.by_id.get_key_value(id) else {
+            return out;
+        };
+        out.push(root);
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i];
+            out.extend(
+                self.by_id
+                    .values()
+                    .filter(|c| c.parent.as_deref() == Some(parent))
+                    .map(|c| c.id.as_str()),
+            );
+            i += 1;
+        }
+        out
+    }
     /// Leaf categories (those no other category names as parent).
     pub fn leaves(&self) -> Vec<&Category> {
         self.by_id
@@ -65,5 +86,38 @@ impl CategoryTree {
                     .any(|o| o.parent.as_deref() == Some(&c.id))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cat(id: &str, parent: Option<&str>) -> Category {
+        Category {
+            id: id.into(),
+            parent: parent.map(str::to_string),
+            name: id.into(),
+            name_en: id.into(),
+            default_kind: None,
+            default_unit: None,
+        }
+    }
+
+    #[test]
+    fn a_subtree_follows_parent_links_not_id_prefixes() {
+        let t = CategoryTree::new(vec![
+            cat("urban", None),
+            cat("urban.noise", Some("urban")),
+            cat("urban.noise.night", Some("urban.noise")),
+            cat("urbanism", None),
+            cat("water", None),
+        ])
+        .unwrap();
+        let mut s = t.subtree("urban");
+        s.sort();
+        assert_eq!(s, ["urban", "urban.noise", "urban.noise.night"]);
+        assert_eq!(t.subtree("urban.noise.night"), ["urban.noise.night"]);
+        assert!(t.subtree("nothing").is_empty());
     }
 }

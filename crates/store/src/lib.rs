@@ -97,6 +97,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0009_case_filters.sql"),
     ),
     (10, include_str!("../migrations/sqlite/0010_audit_log.sql")),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_case_readers.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -129,6 +133,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         10,
         include_str!("../migrations/postgres/0010_audit_log.sql"),
+    ),
+    (
+        11,
+        include_str!("../migrations/postgres/0011_case_readers.sql"),
     ),
 ];
 

@@ -4,7 +4,7 @@ use jiesu_domain::{Case, UnitId};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// One event of a case's trail, as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -25,16 +25,19 @@ pub struct StoredEvent {
 /// A page request over the cases an actor may see.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
-    /// Materialised paths of the units whose subtrees are visible (empty = none).
-    pub scope_paths: Vec<String>,
-    /// Citizens see the cases they reported.
-    pub reporter_user: Option<String>,
+    /// The caller reads every case (a grant on the root of the tree).
+    pub all_units: bool,
+    /// Else the units whose subtrees he reads (ids; none nested in another).
+    pub reader_units: Vec<String>,
+    /// The caller's account: the cases he reported are his to read too (`Case::visible_to`).
+    pub reporter: Option<String>,
     /// Any of these states (empty: all).
     pub states: Vec<String>,
-    /// Only cases held within this unit's subtree (a materialised path).
-    pub unit_path: Option<String>,
-    /// A category and the categories below it.
-    pub category: Option<String>,
+    /// Only cases held within this unit's subtree: (id, materialised path). The unit lies within
+    /// the caller's scope (the API checks it).
+    pub unit: Option<(String, String)>,
+    /// Any of these categories: the one asked for and those below it.
+    pub categories: Vec<String>,
     pub channel: Option<String>,
     /// Only cases located in this unit's area (a materialised path: street, community, grid).
     pub place_path: Option<String>,
@@ -57,98 +60,196 @@ pub struct CaseFilter {
 /// Counts stop here: a list that long is narrowed, not paged through.
 pub const COUNT_CAP: i64 = 10_000;
 
+/// How far a driver's size is counted when choosing one: past this, both the scope and the
+/// filters are big, and the scope's own order serves (matches are then dense enough).
+const PROBE_CAP: i64 = 100_000;
+
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(i64),
 }
 
-/// The WHERE clause of a case list, with its binds.
-fn case_where(f: &CaseFilter) -> (String, Vec<Bind>) {
-    let mut binds: Vec<Bind> = Vec::new();
-    let mark = |binds: &mut Vec<Bind>, b: Bind| {
-        binds.push(b);
-        format!("${}", binds.len())
-    };
-    let mut ors = Vec::new();
-    for p in &f.scope_paths {
-        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
-        let b = mark(&mut binds, Bind::Text(like_prefix(p)));
-        let c = mark(&mut binds, Bind::Text(like_prefix(p)));
-        // A case is listed where it can be read: its holder, its intake unit, and every
-        // unit taking part (co-units, summoned units, earlier holders).
-        ors.push(format!(
-            "scope_path LIKE {a} ESCAPE '\\' OR intake_path LIKE {b} ESCAPE '\\' \
-             OR id IN (SELECT case_id FROM case_parties WHERE path LIKE {c} ESCAPE '\\')"
-        ));
-    }
-    if let Some(u) = &f.reporter_user {
-        let a = mark(&mut binds, Bind::Text(u.clone()));
-        ors.push(format!("reporter_user = {a}"));
-    }
-    let mut sql = format!("({})", ors.join(" OR "));
-    if !f.states.is_empty() {
-        let marks: Vec<String> = f
-            .states
-            .iter()
-            .map(|s| mark(&mut binds, Bind::Text(s.clone())))
-            .collect();
-        sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
-    }
-    if let Some(p) = &f.unit_path {
-        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
-        sql.push_str(&format!(" AND scope_path LIKE {a} ESCAPE '\\'"));
-    }
-    if let Some(c) = &f.category {
-        let a = mark(&mut binds, Bind::Text(c.clone()));
-        let b = mark(&mut binds, Bind::Text(like_prefix(&format!("{c}."))));
-        sql.push_str(&format!(
-            " AND (category_id = {a} OR category_id LIKE {b} ESCAPE '\\')"
-        ));
-    }
-    if let Some(c) = &f.channel {
-        let a = mark(&mut binds, Bind::Text(c.clone()));
-        sql.push_str(&format!(" AND channel = {a}"));
-    }
-    if let Some(p) = &f.place_path {
-        let a = mark(&mut binds, Bind::Text(like_prefix(p)));
-        sql.push_str(&format!(" AND place_path LIKE {a} ESCAPE '\\'"));
-    }
-    if let Some(at) = f.overdue_at {
-        let a = mark(&mut binds, Bind::Int(at));
-        sql.push_str(&format!(
-            " AND is_open = 1 AND state <> 'suspended' AND resolve_due < {a}"
-        ));
-    }
-    if let Some(t) = f.from_ms {
-        let a = mark(&mut binds, Bind::Int(t));
-        sql.push_str(&format!(" AND created_at >= {a}"));
-    }
-    if let Some(t) = f.until_ms {
-        let a = mark(&mut binds, Bind::Int(t));
-        sql.push_str(&format!(" AND created_at < {a}"));
-    }
-    if let Some(n) = &f.number {
-        let a = mark(&mut binds, Bind::Text(n.clone()));
-        sql.push_str(&format!(" AND number = {a}"));
-    }
-    if let Some(p) = &f.phone {
-        let a = mark(&mut binds, Bind::Text(p.clone()));
-        sql.push_str(&format!(" AND reporter_phone = {a}"));
-    }
-    (sql, binds)
+/// SQL text with its numbered binds.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
 }
 
-fn bind_all<'q>(
-    mut q: sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments>,
-    binds: Vec<Bind>,
-) -> sqlx::query::QueryScalar<'q, sqlx::Any, String, sqlx::any::AnyArguments> {
-    for b in binds {
-        q = match b {
-            Bind::Text(t) => q.bind(t),
-            Bind::Int(i) => q.bind(i),
-        };
+impl Sql {
+    fn arg(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
     }
-    q
+    fn args(&mut self, items: &[String]) -> String {
+        let marks: Vec<String> = items
+            .iter()
+            .map(|i| self.arg(Bind::Text(i.clone())))
+            .collect();
+        marks.join(", ")
+    }
+    fn scalar(
+        self,
+    ) -> sqlx::query::QueryScalar<'static, sqlx::Any, String, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(self.text));
+        for b in self.binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}
+
+/// The filters that have an index of their own, each a way into a list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Filter {
+    Number,
+    Phone,
+    State,
+    Category,
+    Channel,
+    Place,
+    Overdue,
+}
+
+impl Filter {
+    /// The SQLite index that serves it (named, so the plan cannot drift to another).
+    fn sqlite_index(self) -> Option<&'static str> {
+        match self {
+            Filter::State => Some("cases_state_created"),
+            Filter::Category => Some("cases_category_created"),
+            Filter::Channel => Some("cases_channel_created"),
+            Filter::Place => Some("cases_place_created"),
+            Filter::Overdue => Some("cases_overdue"),
+            Filter::Number | Filter::Phone => None,
+        }
+    }
+}
+
+/// Where a list starts reading: the scope's readers in time order, or one filter's index (each
+/// row then checked against the scope).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Driver {
+    Scope,
+    Index(Filter),
+}
+
+/// Whose cases a list reads, resolved: every case, or these `case_readers` keys.
+enum Scope {
+    All,
+    Keys(Vec<String>),
+}
+
+fn filters_of(f: &CaseFilter) -> Vec<Filter> {
+    let mut v = Vec::new();
+    if f.number.is_some() {
+        v.push(Filter::Number);
+    }
+    if f.phone.is_some() {
+        v.push(Filter::Phone);
+    }
+    if !f.states.is_empty() {
+        v.push(Filter::State);
+    }
+    if !f.categories.is_empty() {
+        v.push(Filter::Category);
+    }
+    if f.channel.is_some() {
+        v.push(Filter::Channel);
+    }
+    if f.place_path.is_some() {
+        v.push(Filter::Place);
+    }
+    if f.overdue_at.is_some() {
+        v.push(Filter::Overdue);
+    }
+    v
+}
+
+/// One filter's condition on `cases c`.
+fn filter_cond(f: &CaseFilter, which: Filter, backend: Backend, q: &mut Sql) -> String {
+    match which {
+        Filter::Number => {
+            let a = q.arg(Bind::Text(f.number.clone().unwrap_or_default()));
+            format!("c.number = {a}")
+        }
+        Filter::Phone => {
+            let a = q.arg(Bind::Text(f.phone.clone().unwrap_or_default()));
+            format!("c.reporter_phone = {a}")
+        }
+        Filter::State => format!("c.state IN ({})", q.args(&f.states)),
+        Filter::Category => format!("c.category_id IN ({})", q.args(&f.categories)),
+        Filter::Channel => {
+            let a = q.arg(Bind::Text(f.channel.clone().unwrap_or_default()));
+            format!("c.channel = {a}")
+        }
+        Filter::Place => {
+            let p = f.place_path.clone().unwrap_or_default();
+            match backend {
+                // SQLite's LIKE is case-insensitive, so it never narrows an index: a range does.
+                Backend::Sqlite => {
+                    let (lo, hi) = prefix_range(&p);
+                    let a = q.arg(Bind::Text(lo));
+                    let b = q.arg(Bind::Text(hi));
+                    format!("c.place_path >= {a} AND c.place_path < {b}")
+                }
+                // PostgreSQL's text_pattern_ops index serves a prefix LIKE.
+                Backend::Postgres => {
+                    let a = q.arg(Bind::Text(like_prefix(&p)));
+                    format!("c.place_path LIKE {a}")
+                }
+            }
+        }
+        Filter::Overdue => {
+            let a = q.arg(Bind::Int(f.overdue_at.unwrap_or_default()));
+            format!("c.is_open = 1 AND c.state <> 'suspended' AND c.resolve_due < {a}")
+        }
+    }
+}
+
+/// Every condition of the filter on `cases c`, the period and cursor on `at`/`id` columns.
+fn conditions(f: &CaseFilter, backend: Backend, at: &str, id: &str, q: &mut Sql) -> Vec<String> {
+    let mut conds: Vec<String> = filters_of(f)
+        .into_iter()
+        .map(|w| filter_cond(f, w, backend, q))
+        .collect();
+    if let Some((_, path)) = &f.unit {
+        let a = q.arg(Bind::Text(like_prefix(path)));
+        conds.push(format!("c.scope_path LIKE {a} ESCAPE '\\'"));
+    }
+    conds.extend(period(f, at, q));
+    if let Some((t, last)) = &f.cursor {
+        let a = q.arg(Bind::Int(*t));
+        let b = q.arg(Bind::Int(*t));
+        let c = q.arg(Bind::Text(last.clone()));
+        conds.push(format!("({at} < {a} OR ({at} = {b} AND {id} < {c}))"));
+    }
+    conds
+}
+
+fn period(f: &CaseFilter, at: &str, q: &mut Sql) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(t) = f.from_ms {
+        v.push(format!("{at} >= {}", q.arg(Bind::Int(t))));
+    }
+    if let Some(t) = f.until_ms {
+        v.push(format!("{at} < {}", q.arg(Bind::Int(t))));
+    }
+    v
+}
+
+/// `[lo, hi)` holding every string that starts with `prefix`: paths end in '/', and '0' follows
+/// '/' in byte order.
+fn prefix_range(prefix: &str) -> (String, String) {
+    let mut hi = prefix.to_string();
+    match hi.pop() {
+        Some(last) => hi.push(char::from_u32(last as u32 + 1).unwrap_or(char::MAX)),
+        None => hi.push(char::MAX),
+    }
+    (prefix.to_string(), hi)
 }
 
 pub(crate) fn like_prefix(path: &str) -> String {
@@ -159,6 +260,11 @@ pub(crate) fn like_prefix(path: &str) -> String {
         .replace('_', "\\_");
     s.push('%');
     s
+}
+
+fn parse_count(n: String) -> Result<i64, StoreError> {
+    n.parse()
+        .map_err(|_| StoreError::Corrupt(format!("count {n:?}")))
 }
 
 fn parse_doc(doc: &str) -> Result<Case, StoreError> {
@@ -206,58 +312,190 @@ impl Store {
 
     /// Cases visible under the filter, newest first.
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<Case>, StoreError> {
-        if f.scope_paths.is_empty() && f.reporter_user.is_none() {
+        let Some((scope, driver)) = self.plan(f).await? else {
             return Ok(vec![]);
-        }
-        let (mut sql, mut binds) = case_where(f);
-        sql = format!("SELECT doc FROM cases WHERE {sql}");
-        if let Some((at, id)) = &f.cursor {
-            let n = binds.len();
-            sql.push_str(&format!(
-                " AND (created_at < ${} OR (created_at = ${} AND id < ${}))",
-                n + 1,
-                n + 2,
-                n + 3
-            ));
-            binds.push(Bind::Int(*at));
-            binds.push(Bind::Int(*at));
-            binds.push(Bind::Text(id.clone()));
-        }
-        sql.push_str(&format!(
-            " ORDER BY created_at DESC, id DESC LIMIT {}",
+        };
+        let mut q = Sql::default();
+        let keys = self.keys_select(f, &scope, driver, &mut q);
+        let mut page = format!(
+            "{keys} ORDER BY k_at DESC, k_id DESC LIMIT {}",
             f.limit.clamp(1, 500)
-        ));
-        if f.cursor.is_none() && f.offset > 0 {
-            sql.push_str(&format!(" OFFSET {}", f.offset));
-        }
-        let q = bind_all(
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
-            binds,
         );
-        let docs = q.fetch_all(&self.read).await?;
+        if f.cursor.is_none() && f.offset > 0 {
+            page.push_str(&format!(" OFFSET {}", f.offset));
+        }
+        // The page's keys first, from indexes alone; then the twenty documents.
+        q.text = format!(
+            "SELECT c.doc FROM ({page}) k JOIN cases c ON c.id = k.k_id ORDER BY k.k_at DESC, k.k_id DESC"
+        );
+        let docs = q.scalar().fetch_all(&self.read).await?;
         docs.iter().map(|d| parse_doc(d)).collect()
     }
 
     /// How many cases the filter selects, counted up to [`COUNT_CAP`] (`true`: there are more).
     pub async fn count_filtered(&self, f: &CaseFilter) -> Result<(i64, bool), StoreError> {
-        if f.scope_paths.is_empty() && f.reporter_user.is_none() {
+        let Some((scope, driver)) = self.plan(f).await? else {
             return Ok((0, false));
-        }
-        let (wh, binds) = case_where(f);
-        let sql = format!(
-            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases WHERE {wh} LIMIT {}) t",
+        };
+        let mut q = Sql::default();
+        let keys = self.keys_select(f, &scope, driver, &mut q);
+        q.text = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM ({keys} LIMIT {}) t",
             COUNT_CAP + 1
         );
-        let q = bind_all(
-            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)),
-            binds,
-        );
-        let n: i64 = q
-            .fetch_one(&self.read)
-            .await?
-            .parse()
-            .map_err(|_| StoreError::Corrupt("count".into()))?;
+        let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
         Ok((n.min(COUNT_CAP), n > COUNT_CAP))
+    }
+
+    /// Whose cases the list reads and where it starts: the scope's readers, or the filter index
+    /// with the fewest entries when that is fewer (counted up to the smaller so far, so choosing
+    /// costs at most a few thousand index entries per filter). `None`: the caller reads nothing.
+    async fn plan(&self, f: &CaseFilter) -> Result<Option<(Scope, Driver)>, StoreError> {
+        let scope = if let Some((unit, _)) = &f.unit {
+            // Held within a unit implies read by it: its key is the narrowest scope.
+            Scope::Keys(vec![unit.clone()])
+        } else if f.all_units {
+            Scope::All
+        } else {
+            let mut keys = f.reader_units.clone();
+            if let Some(user) = &f.reporter {
+                // Only an account that reported something has a key; most staff never do, and
+                // a second key would cost every list of theirs a sort.
+                let key = crate::writer::reporter_key(user);
+                let mut q = Sql::default();
+                q.text = format!(
+                    "SELECT reader FROM case_readers WHERE reader = {} LIMIT 1",
+                    q.arg(Bind::Text(key.clone()))
+                );
+                if q.scalar().fetch_optional(&self.read).await?.is_some() {
+                    keys.push(key);
+                }
+            }
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            Scope::Keys(keys)
+        };
+        let filters = filters_of(f);
+        // A case number or a phone number selects a handful of cases: start there.
+        if let Some(point) = filters
+            .iter()
+            .find(|w| matches!(w, Filter::Number | Filter::Phone))
+        {
+            return Ok(Some((scope, Driver::Index(*point))));
+        }
+        if filters.is_empty() {
+            return Ok(Some((scope, Driver::Scope)));
+        }
+        let mut q = Sql::default();
+        let (from, at) = match &scope {
+            Scope::All => ("cases c".to_string(), "c.created_at"),
+            Scope::Keys(keys) => (
+                format!("case_readers r WHERE r.reader IN ({})", q.args(keys)),
+                "r.created_at",
+            ),
+        };
+        let when = period(f, at, &mut q);
+        let joiner = if from.contains(" WHERE ") {
+            " AND "
+        } else {
+            " WHERE "
+        };
+        let mut inner = from;
+        if !when.is_empty() {
+            inner.push_str(joiner);
+            inner.push_str(&when.join(" AND "));
+        }
+        q.text = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM {inner} LIMIT {PROBE_CAP}) t"
+        );
+        let mut best = (
+            Driver::Scope,
+            parse_count(q.scalar().fetch_one(&self.read).await?)?,
+        );
+        for w in filters {
+            if best.1 == 0 {
+                break;
+            }
+            let mut q = Sql::default();
+            let mut conds = vec![filter_cond(f, w, self.backend, &mut q)];
+            conds.extend(period(f, "c.created_at", &mut q));
+            q.text = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {}) t",
+                self.indexed_by(w),
+                conds.join(" AND "),
+                best.1
+            );
+            let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
+            if n < best.1 {
+                best = (Driver::Index(w), n);
+            }
+        }
+        Ok(Some((scope, best.0)))
+    }
+
+    /// `INDEXED BY` for SQLite, whose planner has no statistics to pick the index we counted.
+    fn indexed_by(&self, w: Filter) -> String {
+        match (self.backend, w.sqlite_index()) {
+            (Backend::Sqlite, Some(ix)) => format!(" INDEXED BY {ix}"),
+            _ => String::new(),
+        }
+    }
+
+    /// The list's `(k_at, k_id)` keys, unordered and unlimited: the caller pages or counts them.
+    fn keys_select(&self, f: &CaseFilter, scope: &Scope, driver: Driver, q: &mut Sql) -> String {
+        match (driver, scope) {
+            (Driver::Scope, Scope::Keys(keys)) => {
+                let readers = q.args(keys);
+                let conds = conditions(f, self.backend, "r.created_at", "r.case_id", q);
+                // The readers' own order serves; cases are looked at only to filter.
+                let join = if !filters_of(f).is_empty() || f.unit.is_some() {
+                    " CROSS JOIN cases c"
+                } else {
+                    ""
+                };
+                let mut wh = vec![format!("r.reader IN ({readers})")];
+                if !join.is_empty() {
+                    wh.push("c.id = r.case_id".into());
+                }
+                wh.extend(conds);
+                let distinct = if keys.len() > 1 { "DISTINCT " } else { "" };
+                format!(
+                    "SELECT {distinct}r.created_at AS k_at, r.case_id AS k_id FROM case_readers r{join} WHERE {}",
+                    wh.join(" AND ")
+                )
+            }
+            (Driver::Scope, Scope::All) => {
+                let conds = conditions(f, self.backend, "c.created_at", "c.id", q);
+                let ix = match self.backend {
+                    Backend::Sqlite => " INDEXED BY cases_created",
+                    Backend::Postgres => "",
+                };
+                format!(
+                    "SELECT c.created_at AS k_at, c.id AS k_id FROM cases c{ix} WHERE {}",
+                    if conds.is_empty() {
+                        "1 = 1".to_string()
+                    } else {
+                        conds.join(" AND ")
+                    }
+                )
+            }
+            (Driver::Index(w), scope) => {
+                let mut conds = conditions(f, self.backend, "c.created_at", "c.id", q);
+                if let Scope::Keys(keys) = scope {
+                    conds.push(format!(
+                        "EXISTS (SELECT 1 FROM case_readers r WHERE r.reader IN ({}) \
+                         AND r.created_at = c.created_at AND r.case_id = c.id)",
+                        q.args(keys)
+                    ));
+                }
+                format!(
+                    "SELECT c.created_at AS k_at, c.id AS k_id FROM cases c{} WHERE {}",
+                    self.indexed_by(w),
+                    conds.join(" AND ")
+                )
+            }
+        }
     }
 
     /// Open cases waiting on one of `units`, the soonest deadline first.

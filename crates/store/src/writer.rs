@@ -9,7 +9,7 @@
 mod pg;
 mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -201,6 +201,8 @@ pub(crate) trait WriteTx {
         case_id: &str,
         rows: &[(String, String, i64)],
     ) -> Result<(), WriteError>;
+    /// Adds `case_readers` rows (reader, created_at, case id); rows already there are kept.
+    async fn add_readers(&mut self, rows: &[ReaderRow]) -> Result<(), WriteError>;
     /// Stores samples; a repeat of a key replaces the earlier copy.
     async fn upsert_samples(&mut self, rows: &[&SampleRow]) -> Result<(), WriteError>;
     /// Opens an alarm (the unique index allows one open per station and problem).
@@ -448,6 +450,7 @@ async fn append_events<T: WriteTx>(
     now: Time,
 ) -> Result<(), WriteError> {
     let parties_before = parties_of(juris, case);
+    let readers_before = readers_of(juris, case);
     let mut prev = tx.last_hash(&case.id).await?;
     let mut rows = Vec::with_capacity(events.len());
     for ev in events {
@@ -469,8 +472,64 @@ async fn append_events<T: WriteTx>(
     if parties != parties_before {
         tx.replace_parties(&case.id, &parties).await?;
     }
+    // Taking part only grows: the new readers are added, none is ever taken away.
+    let created_at = case.received_at.timestamp_millis();
+    let new_readers: Vec<ReaderRow> = readers_of(juris, case)
+        .difference(&readers_before)
+        .map(|r| (r.clone(), created_at, case.id.clone()))
+        .collect();
+    if !new_readers.is_empty() {
+        tx.add_readers(&new_readers).await?;
+    }
     tx.update_projection(&ProjectionRow::new(juris, case, &prev, None)?)
         .await
+}
+
+/// A `case_readers` row: (reader, the case's creation time, case id).
+pub(crate) type ReaderRow = (String, i64, String);
+
+/// Who finds the case in a list (`case_readers`, see migration 0011): every unit at or above a
+/// unit that ever took part, but the root (whose scope is everything), and `user:<id>` for the
+/// account that reported it. The rule of `Case::visible_to`, precomputed per unit.
+pub(crate) fn readers_of(juris: &Jurisdiction, case: &Case) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let took_part = case
+        .involved_units
+        .iter()
+        .chain(std::iter::once(&case.intake_unit))
+        .chain(case.assigned_unit.iter())
+        .chain(case.co_units.iter());
+    for u in took_part {
+        let Some(path) = juris.org.path(u) else {
+            // A unit outside the tree has no ancestors here; only its own key reads it.
+            out.insert(u.to_string());
+            continue;
+        };
+        // "/root/a/b/": every segment but the root.
+        out.extend(
+            path.split('/')
+                .filter(|s| !s.is_empty())
+                .skip(1)
+                .map(str::to_string),
+        );
+    }
+    if let Some(user) = &case.draft.reporter.user_id {
+        out.insert(reporter_key(user));
+    }
+    out
+}
+
+/// The `case_readers` key of a reporting account.
+pub(crate) fn reporter_key(user_id: &str) -> String {
+    format!("user:{user_id}")
+}
+
+fn reader_rows(juris: &Jurisdiction, case: &Case) -> Vec<ReaderRow> {
+    let at = case.received_at.timestamp_millis();
+    readers_of(juris, case)
+        .into_iter()
+        .map(|r| (r, at, case.id.clone()))
+        .collect()
 }
 
 /// A `case_parties` row: (unit, its path, whether it owes something).
@@ -575,6 +634,7 @@ async fn run_open_alarm<T: WriteTx>(
     tx.insert_events(&rows).await?;
     tx.insert_projections(&[ProjectionRow::new(juris, &case, &prev, Some(&key))?])
         .await?;
+    tx.add_readers(&reader_rows(juris, &case)).await?;
     tx.insert_alarm(&a.mn, &a.problem, &case.id, a.at_ms, &a.summary)
         .await?;
     Ok(Ok(Outcome::Case(Box::new(case), true)))
@@ -590,6 +650,7 @@ async fn run_import<T: WriteTx>(
     let mut event_rows = Vec::new();
     let mut projections = Vec::with_capacity(cases.len());
     let mut parties_rows: Vec<(String, Vec<PartyRow>)> = Vec::new();
+    let mut readers: Vec<ReaderRow> = Vec::new();
     let mut last_number: HashMap<String, i64> = HashMap::new();
     // Counted apart and added only if the whole import goes in.
     let mut counted = StatDeltas::default();
@@ -617,6 +678,7 @@ async fn run_import<T: WriteTx>(
             *e = (*e).max(seq);
         }
         projections.push(ProjectionRow::new(juris, &case, &prev, None)?);
+        readers.extend(reader_rows(juris, &case));
         let parties = parties_of(juris, &case);
         if !parties.is_empty() {
             parties_rows.push((case.id.clone(), parties));
@@ -624,6 +686,7 @@ async fn run_import<T: WriteTx>(
     }
     tx.insert_events(&event_rows).await?;
     tx.insert_projections(&projections).await?;
+    tx.add_readers(&readers).await?;
     for (id, rows) in &parties_rows {
         tx.replace_parties(id, rows).await?;
     }
@@ -715,6 +778,7 @@ async fn run_intakes<T: WriteTx>(
     }
     let mut event_rows: Vec<EventRow> = Vec::with_capacity(slots.len());
     let mut rows: Vec<ProjectionRow> = Vec::with_capacity(slots.len());
+    let mut readers: Vec<ReaderRow> = Vec::with_capacity(slots.len() * 4);
     for (op, slot) in ops.iter_mut().zip(&slots) {
         let (Op::Intake { juris, new }, Slot::Made) = (&mut **op, slot) else {
             continue;
@@ -751,10 +815,12 @@ async fn run_intakes<T: WriteTx>(
             &row.hash,
             idempotency.as_ref(),
         )?);
+        readers.extend(reader_rows(juris, case));
         event_rows.push(row);
     }
     tx.insert_events(&event_rows).await?;
     tx.insert_projections(&rows).await?;
+    tx.add_readers(&readers).await?;
     Ok(slots
         .into_iter()
         .map(|s| match s {

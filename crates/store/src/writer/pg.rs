@@ -272,6 +272,21 @@ impl WriteTx for PgTx {
         Ok(())
     }
 
+    async fn add_readers(&mut self, rows: &[super::ReaderRow]) -> Result<(), WriteError> {
+        for chunk in rows.chunks(256) {
+            let sql = format!(
+                "INSERT INTO case_readers (reader, created_at, case_id) VALUES {} ON CONFLICT DO NOTHING",
+                values_list(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (reader, at, case_id) in chunk {
+                q = q.bind(reader).bind(*at).bind(case_id);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn insert_alarm(
         &mut self,
         mn: &str,

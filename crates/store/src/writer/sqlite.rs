@@ -297,6 +297,16 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn add_readers(&mut self, rows: &[super::ReaderRow]) -> Result<(), WriteError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO case_readers (reader, created_at, case_id) VALUES (?1, ?2, ?3)",
+        )?;
+        for (reader, at, case_id) in rows {
+            stmt.execute(params![reader, at, case_id])?;
+        }
+        Ok(())
+    }
+
     async fn insert_alarm(
         &mut self,
         mn: &str,

@@ -1,0 +1,36 @@
+-- Who may find a case in a list, one row per reader, in newest-first order: every unit at or above
+-- a unit that ever took part in it (intake, holders, co-units, summoned units; the root is left
+-- out, since it reads every case) and, as 'user:<id>', the account that reported it. A list is
+-- then one range of this key, already ordered, whatever the scope (see reads.rs). Taking part
+-- only grows, so rows are only ever added; the projection writes them with the case.
+CREATE TABLE case_readers (
+    reader TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (reader, created_at, case_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO case_readers (reader, created_at, case_id)
+WITH RECURSIVE took_part(case_id, created_at, unit) AS (
+    SELECT c.id, c.created_at, j.value FROM cases c, json_each(c.doc, '$.involved_units') j
+    UNION ALL SELECT id, created_at, intake_unit FROM cases
+    UNION ALL SELECT id, created_at, assigned_unit FROM cases WHERE assigned_unit IS NOT NULL
+    UNION ALL
+    SELECT t.case_id, t.created_at, u.parent_id FROM took_part t JOIN units u ON u.id = t.unit
+    WHERE u.parent_id IS NOT NULL
+)
+SELECT t.unit, t.created_at, t.case_id FROM took_part t JOIN units u ON u.id = t.unit
+WHERE u.parent_id IS NOT NULL;
+INSERT OR IGNORE INTO case_readers (reader, created_at, case_id)
+SELECT 'user:' || reporter_user, created_at, id FROM cases WHERE reporter_user IS NOT NULL;
+-- The filter indexes carry the case id after the time, so that a list driven by one of them
+-- checks the reader and orders its page from the index alone, without touching the rows.
+DROP INDEX cases_state_created;
+DROP INDEX cases_category_created;
+DROP INDEX cases_channel_created;
+DROP INDEX cases_place_created;
+DROP INDEX cases_overdue;
+CREATE INDEX cases_state_created ON cases(state, created_at, id);
+CREATE INDEX cases_category_created ON cases(category_id, created_at, id);
+CREATE INDEX cases_channel_created ON cases(channel, created_at, id);
+CREATE INDEX cases_place_created ON cases(place_path, created_at, id);
+CREATE INDEX cases_overdue ON cases(resolve_due, state, created_at, id) WHERE is_open = 1;
