@@ -631,22 +631,6 @@ fn case_filter(
         None => (q.limit.unwrap_or(50).clamp(1, 200), 0),
     };
     Ok(CaseFilter {
-        all_units: juris
-            .org
-            .root()
-            .is_some_and(|root| scope_units.contains(root)),
-        // A unit inside another granted unit adds nothing to the scope.
-        reader_units: scope_units
-            .iter()
-            .filter(|u| {
-                !scope_units
-                    .iter()
-                    .any(|o| o != *u && juris.org.is_within(u, o))
-            })
-            .map(|u| u.to_string())
-            .collect(),
-        // Whoever reported a case reads it (`Case::visible_to`), whatever his role.
-        reporter: Some(auth.actor.user_id.clone()),
         states,
         unit,
         categories,
@@ -660,6 +644,7 @@ fn case_filter(
         cursor,
         offset,
         limit,
+        ..CaseFilter::readable_by(&auth.actor, &juris.org)
     })
 }
 

@@ -1,6 +1,6 @@
 //! Reads from the projections and the trail, on the reader pool.
 
-use jiesu_domain::{Case, UnitId};
+use jiesu_domain::{Actor, Case, OrgTree, UnitId};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -55,6 +55,25 @@ pub struct CaseFilter {
     /// Rows to skip (page-numbered lists); ignored with a cursor.
     pub offset: u32,
     pub limit: u32,
+}
+
+impl CaseFilter {
+    /// Everything `actor` may read, by the rule of `Case::visible_to`, before any filter: the
+    /// subtrees of his reading grants (the whole tree for a grant on its root) and what he reported.
+    pub fn readable_by(actor: &Actor, org: &OrgTree) -> Self {
+        let units = actor.reader_units();
+        CaseFilter {
+            all_units: org.root().is_some_and(|root| units.contains(root)),
+            // A unit inside another granted unit adds nothing.
+            reader_units: units
+                .iter()
+                .filter(|u| !units.iter().any(|o| o != *u && org.is_within(u, o)))
+                .map(|u| u.to_string())
+                .collect(),
+            reporter: Some(actor.user_id.clone()),
+            ..CaseFilter::default()
+        }
+    }
 }
 
 /// Counts stop here: a list that long is narrowed, not paged through.
@@ -345,6 +364,15 @@ impl Store {
         );
         let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
         Ok((n.min(COUNT_CAP), n > COUNT_CAP))
+    }
+
+    /// Which way a list reads, for tests and diagnostics: `scope` (the readers' order) or the
+    /// filter whose index it starts from; `None` when the caller reads nothing.
+    pub async fn list_plan(&self, f: &CaseFilter) -> Result<Option<String>, StoreError> {
+        Ok(self.plan(f).await?.map(|(_, d)| match d {
+            Driver::Scope => "scope".to_string(),
+            Driver::Index(w) => format!("{w:?}").to_lowercase(),
+        }))
     }
 
     /// Whose cases the list reads and where it starts: the scope's readers, or the filter index
