@@ -657,11 +657,7 @@ pub async fn list_cases(
     let now = state.now();
     let filter = case_filter(&q, &auth, &juris, now)?;
     let limit = filter.limit;
-    let cases = state.store.list_cases(&filter).await?;
-    let total = match q.page {
-        Some(_) => Some(state.store.count_filtered(&filter).await?),
-        None => None,
-    };
+    let (cases, total) = state.store.list_page(&filter, q.page.is_some()).await?;
     let next_cursor = (cases.len() == limit as usize)
         .then(|| {
             cases

@@ -331,24 +331,7 @@ impl Store {
 
     /// Cases visible under the filter, newest first.
     pub async fn list_cases(&self, f: &CaseFilter) -> Result<Vec<Case>, StoreError> {
-        let Some((scope, driver)) = self.plan(f).await? else {
-            return Ok(vec![]);
-        };
-        let mut q = Sql::default();
-        let keys = self.keys_select(f, &scope, driver, &mut q);
-        let mut page = format!(
-            "{keys} ORDER BY k_at DESC, k_id DESC LIMIT {}",
-            f.limit.clamp(1, 500)
-        );
-        if f.cursor.is_none() && f.offset > 0 {
-            page.push_str(&format!(" OFFSET {}", f.offset));
-        }
-        // The page's keys first, from indexes alone; then the twenty documents.
-        q.text = format!(
-            "SELECT c.doc FROM ({page}) k JOIN cases c ON c.id = k.k_id ORDER BY k.k_at DESC, k.k_id DESC"
-        );
-        let docs = q.scalar().fetch_all(&self.read).await?;
-        docs.iter().map(|d| parse_doc(d)).collect()
+        Ok(self.list_page(f, false).await?.0)
     }
 
     /// How many cases the filter selects, counted up to [`COUNT_CAP`] (`true`: there are more).
@@ -356,8 +339,87 @@ impl Store {
         let Some((scope, driver)) = self.plan(f).await? else {
             return Ok((0, false));
         };
+        self.count_planned(f, &scope, driver).await
+    }
+
+    /// A page of the list and, with `count`, its total: one plan for both.
+    pub async fn list_page(
+        &self,
+        f: &CaseFilter,
+        count: bool,
+    ) -> Result<(Vec<Case>, Option<(i64, bool)>), StoreError> {
+        let Some((scope, driver)) = self.plan(f).await? else {
+            return Ok((vec![], count.then_some((0, false))));
+        };
+        let limit = f.limit.clamp(1, 500);
+        let offset = if f.cursor.is_none() { f.offset } else { 0 };
         let mut q = Sql::default();
-        let keys = self.keys_select(f, &scope, driver, &mut q);
+        let arms: Vec<CaseFilter> = match driver {
+            // Several states or categories: each value's index range is already in time order,
+            // so each gives its first rows and the page is merged from those, not sorted from all.
+            Driver::Index(Filter::State) if f.states.len() > 1 => f
+                .states
+                .iter()
+                .map(|v| CaseFilter {
+                    states: vec![v.clone()],
+                    ..f.clone()
+                })
+                .collect(),
+            Driver::Index(Filter::Category) if f.categories.len() > 1 => f
+                .categories
+                .iter()
+                .map(|v| CaseFilter {
+                    categories: vec![v.clone()],
+                    ..f.clone()
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let keys = if arms.is_empty() {
+            self.keys_select(f, &scope, driver, &mut q)
+        } else {
+            let parts: Vec<String> = arms
+                .iter()
+                .enumerate()
+                .map(|(i, arm)| {
+                    let k = self.keys_select(arm, &scope, driver, &mut q);
+                    format!(
+                        "SELECT * FROM ({k} ORDER BY k_at DESC, k_id DESC LIMIT {}) a{i}",
+                        u64::from(limit) + u64::from(offset)
+                    )
+                })
+                .collect();
+            format!("SELECT k_at, k_id FROM ({}) u", parts.join(" UNION ALL "))
+        };
+        let mut page = format!("{keys} ORDER BY k_at DESC, k_id DESC LIMIT {limit}");
+        if offset > 0 {
+            page.push_str(&format!(" OFFSET {offset}"));
+        }
+        // The page's keys first, from indexes alone; then the documents.
+        q.text = format!(
+            "SELECT c.doc FROM ({page}) k JOIN cases c ON c.id = k.k_id ORDER BY k.k_at DESC, k.k_id DESC"
+        );
+        let docs = q.scalar().fetch_all(&self.read).await?;
+        let cases = docs
+            .iter()
+            .map(|d| parse_doc(d))
+            .collect::<Result<_, _>>()?;
+        let total = if count {
+            Some(self.count_planned(f, &scope, driver).await?)
+        } else {
+            None
+        };
+        Ok((cases, total))
+    }
+
+    async fn count_planned(
+        &self,
+        f: &CaseFilter,
+        scope: &Scope,
+        driver: Driver,
+    ) -> Result<(i64, bool), StoreError> {
+        let mut q = Sql::default();
+        let keys = self.keys_select(f, scope, driver, &mut q);
         q.text = format!(
             "SELECT CAST(COUNT(*) AS TEXT) FROM ({keys} LIMIT {}) t",
             COUNT_CAP + 1
@@ -415,6 +477,30 @@ impl Store {
         if filters.is_empty() {
             return Ok(Some((scope, Driver::Scope)));
         }
+        // Each filter's index counted up to the smallest so far, then the scope's readers.
+        let mut best: Option<(Filter, i64)> = None;
+        for w in filters {
+            let cap = best.map_or(PROBE_CAP, |b| b.1);
+            if cap == 0 {
+                break;
+            }
+            let mut q = Sql::default();
+            let mut conds = vec![filter_cond(f, w, self.backend, &mut q)];
+            conds.extend(period(f, "c.created_at", &mut q));
+            q.text = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {cap}) t",
+                self.indexed_by(w),
+                conds.join(" AND "),
+            );
+            let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
+            if n < cap {
+                best = Some((w, n));
+            }
+        }
+        let Some((w, m)) = best else {
+            // Every filter is big: the scope's own order serves, and matches come often.
+            return Ok(Some((scope, Driver::Scope)));
+        };
         let mut q = Sql::default();
         let (from, at) = match &scope {
             Scope::All => ("cases c".to_string(), "c.created_at"),
@@ -434,32 +520,14 @@ impl Store {
             inner.push_str(joiner);
             inner.push_str(&when.join(" AND "));
         }
-        q.text = format!(
-            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM {inner} LIMIT {PROBE_CAP}) t"
-        );
-        let mut best = (
-            Driver::Scope,
-            parse_count(q.scalar().fetch_one(&self.read).await?)?,
-        );
-        for w in filters {
-            if best.1 == 0 {
-                break;
-            }
-            let mut q = Sql::default();
-            let mut conds = vec![filter_cond(f, w, self.backend, &mut q)];
-            conds.extend(period(f, "c.created_at", &mut q));
-            q.text = format!(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {}) t",
-                self.indexed_by(w),
-                conds.join(" AND "),
-                best.1
-            );
-            let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
-            if n < best.1 {
-                best = (Driver::Index(w), n);
-            }
-        }
-        Ok(Some((scope, best.0)))
+        q.text = format!("SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM {inner} LIMIT {m}) t");
+        let s = parse_count(q.scalar().fetch_one(&self.read).await?)?;
+        let driver = if s < m {
+            Driver::Scope
+        } else {
+            Driver::Index(w)
+        };
+        Ok(Some((scope, driver)))
     }
 
     /// `INDEXED BY` for SQLite, whose planner has no statistics to pick the index we counted.
