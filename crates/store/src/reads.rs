@@ -25,9 +25,7 @@ pub struct StoredEvent {
 /// A page request over the cases an actor may see.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
-    /// The caller reads every case (a grant on the root of the tree).
-    pub all_units: bool,
-    /// Else the units whose subtrees he reads (ids; none nested in another).
+    /// The units whose subtrees the caller reads (ids; none nested in another).
     pub reader_units: Vec<String>,
     /// The caller's account: the cases he reported are his to read too (`Case::visible_to`).
     pub reporter: Option<String>,
@@ -59,11 +57,10 @@ pub struct CaseFilter {
 
 impl CaseFilter {
     /// Everything `actor` may read, by the rule of `Case::visible_to`, before any filter: the
-    /// subtrees of his reading grants (the whole tree for a grant on its root) and what he reported.
+    /// subtrees of his reading grants and what he reported.
     pub fn readable_by(actor: &Actor, org: &OrgTree) -> Self {
         let units = actor.reader_units();
         CaseFilter {
-            all_units: org.root().is_some_and(|root| units.contains(root)),
             // A unit inside another granted unit adds nothing.
             reader_units: units
                 .iter()
@@ -135,6 +132,11 @@ enum Filter {
 }
 
 impl Filter {
+    /// Fixed at intake and copied onto `case_readers`.
+    fn on_readers(self) -> bool {
+        matches!(self, Filter::Category | Filter::Channel)
+    }
+
     /// The SQLite index that serves it (named, so the plan cannot drift to another).
     fn sqlite_index(self) -> Option<&'static str> {
         match self {
@@ -156,11 +158,8 @@ enum Driver {
     Index(Filter),
 }
 
-/// Whose cases a list reads, resolved: every case, or these `case_readers` keys.
-enum Scope {
-    All,
-    Keys(Vec<String>),
-}
+/// Whose cases a list reads, resolved: these `case_readers` keys.
+struct Scope(Vec<String>);
 
 fn filters_of(f: &CaseFilter) -> Vec<Filter> {
     let mut v = Vec::new();
@@ -189,7 +188,16 @@ fn filters_of(f: &CaseFilter) -> Vec<Filter> {
 }
 
 /// One filter's condition on `cases c`.
-fn filter_cond(f: &CaseFilter, which: Filter, backend: Backend, q: &mut Sql) -> String {
+/// Category and channel are also on `case_readers r` (fixed at intake): `on_readers` tests them
+/// there, so a list driven by its readers reads no case row for them.
+fn filter_cond(
+    f: &CaseFilter,
+    which: Filter,
+    backend: Backend,
+    on_readers: bool,
+    q: &mut Sql,
+) -> String {
+    let fixed = if on_readers { "r" } else { "c" };
     match which {
         Filter::Number => {
             let a = q.arg(Bind::Text(f.number.clone().unwrap_or_default()));
@@ -200,10 +208,10 @@ fn filter_cond(f: &CaseFilter, which: Filter, backend: Backend, q: &mut Sql) -> 
             format!("c.reporter_phone = {a}")
         }
         Filter::State => format!("c.state IN ({})", q.args(&f.states)),
-        Filter::Category => format!("c.category_id IN ({})", q.args(&f.categories)),
+        Filter::Category => format!("{fixed}.category_id IN ({})", q.args(&f.categories)),
         Filter::Channel => {
             let a = q.arg(Bind::Text(f.channel.clone().unwrap_or_default()));
-            format!("c.channel = {a}")
+            format!("{fixed}.channel = {a}")
         }
         Filter::Place => {
             let p = f.place_path.clone().unwrap_or_default();
@@ -230,10 +238,17 @@ fn filter_cond(f: &CaseFilter, which: Filter, backend: Backend, q: &mut Sql) -> 
 }
 
 /// Every condition of the filter on `cases c`, the period and cursor on `at`/`id` columns.
-fn conditions(f: &CaseFilter, backend: Backend, at: &str, id: &str, q: &mut Sql) -> Vec<String> {
+fn conditions(
+    f: &CaseFilter,
+    backend: Backend,
+    on_readers: bool,
+    at: &str,
+    id: &str,
+    q: &mut Sql,
+) -> Vec<String> {
     let mut conds: Vec<String> = filters_of(f)
         .into_iter()
-        .map(|w| filter_cond(f, w, backend, q))
+        .map(|w| filter_cond(f, w, backend, on_readers, q))
         .collect();
     if let Some((_, path)) = &f.unit {
         let a = q.arg(Bind::Text(like_prefix(path)));
@@ -247,6 +262,11 @@ fn conditions(f: &CaseFilter, backend: Backend, at: &str, id: &str, q: &mut Sql)
         conds.push(format!("({at} < {a} OR ({at} = {b} AND {id} < {c}))"));
     }
     conds
+}
+
+/// True when a list by the scope's readers must read case rows to test the filter.
+fn needs_rows(f: &CaseFilter) -> bool {
+    f.unit.is_some() || filters_of(f).iter().any(|w| !w.on_readers())
 }
 
 fn period(f: &CaseFilter, at: &str, q: &mut Sql) -> Vec<String> {
@@ -443,9 +463,7 @@ impl Store {
     async fn plan(&self, f: &CaseFilter) -> Result<Option<(Scope, Driver)>, StoreError> {
         let scope = if let Some((unit, _)) = &f.unit {
             // Held within a unit implies read by it: its key is the narrowest scope.
-            Scope::Keys(vec![unit.clone()])
-        } else if f.all_units {
-            Scope::All
+            Scope(vec![unit.clone()])
         } else {
             let mut keys = f.reader_units.clone();
             if let Some(user) = &f.reporter {
@@ -464,7 +482,7 @@ impl Store {
             if keys.is_empty() {
                 return Ok(None);
             }
-            Scope::Keys(keys)
+            Scope(keys)
         };
         let filters = filters_of(f);
         // A case number or a phone number selects a handful of cases: start there.
@@ -485,7 +503,7 @@ impl Store {
                 break;
             }
             let mut q = Sql::default();
-            let mut conds = vec![filter_cond(f, w, self.backend, &mut q)];
+            let mut conds = vec![filter_cond(f, w, self.backend, false, &mut q)];
             conds.extend(period(f, "c.created_at", &mut q));
             q.text = format!(
                 "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {cap}) t",
@@ -501,28 +519,18 @@ impl Store {
             // Every filter is big: the scope's own order serves, and matches come often.
             return Ok(Some((scope, Driver::Scope)));
         };
+        // Reading a case row costs several times an index entry: a scope that must test its
+        // filters on the rows (state, overdue, unit, place) wins only when that much smaller.
+        let cap = if needs_rows(f) { (m / 8).max(1) } else { m };
         let mut q = Sql::default();
-        let (from, at) = match &scope {
-            Scope::All => ("cases c".to_string(), "c.created_at"),
-            Scope::Keys(keys) => (
-                format!("case_readers r WHERE r.reader IN ({})", q.args(keys)),
-                "r.created_at",
-            ),
-        };
-        let when = period(f, at, &mut q);
-        let joiner = if from.contains(" WHERE ") {
-            " AND "
-        } else {
-            " WHERE "
-        };
-        let mut inner = from;
-        if !when.is_empty() {
-            inner.push_str(joiner);
-            inner.push_str(&when.join(" AND "));
-        }
-        q.text = format!("SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM {inner} LIMIT {m}) t");
+        let mut conds = vec![format!("r.reader IN ({})", q.args(&scope.0))];
+        conds.extend(period(f, "r.created_at", &mut q));
+        q.text = format!(
+            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM case_readers r WHERE {} LIMIT {cap}) t",
+            conds.join(" AND ")
+        );
         let s = parse_count(q.scalar().fetch_one(&self.read).await?)?;
-        let driver = if s < m {
+        let driver = if s < cap {
             Driver::Scope
         } else {
             Driver::Index(w)
@@ -540,20 +548,19 @@ impl Store {
 
     /// The list's `(k_at, k_id)` keys, unordered and unlimited: the caller pages or counts them.
     fn keys_select(&self, f: &CaseFilter, scope: &Scope, driver: Driver, q: &mut Sql) -> String {
-        match (driver, scope) {
-            (Driver::Scope, Scope::Keys(keys)) => {
+        let keys = &scope.0;
+        match driver {
+            Driver::Scope => {
                 let readers = q.args(keys);
-                let conds = conditions(f, self.backend, "r.created_at", "r.case_id", q);
-                // The readers' own order serves; cases are looked at only to filter.
-                let join = if !filters_of(f).is_empty() || f.unit.is_some() {
+                let conds = conditions(f, self.backend, true, "r.created_at", "r.case_id", q);
+                // The readers' own order serves; a case row is read only for a filter not on them.
+                let mut wh = vec![format!("r.reader IN ({readers})")];
+                let join = if needs_rows(f) {
+                    wh.push("c.id = r.case_id".into());
                     " CROSS JOIN cases c"
                 } else {
                     ""
                 };
-                let mut wh = vec![format!("r.reader IN ({readers})")];
-                if !join.is_empty() {
-                    wh.push("c.id = r.case_id".into());
-                }
                 wh.extend(conds);
                 let distinct = if keys.len() > 1 { "DISTINCT " } else { "" };
                 format!(
@@ -561,30 +568,13 @@ impl Store {
                     wh.join(" AND ")
                 )
             }
-            (Driver::Scope, Scope::All) => {
-                let conds = conditions(f, self.backend, "c.created_at", "c.id", q);
-                let ix = match self.backend {
-                    Backend::Sqlite => " INDEXED BY cases_created",
-                    Backend::Postgres => "",
-                };
-                format!(
-                    "SELECT c.created_at AS k_at, c.id AS k_id FROM cases c{ix} WHERE {}",
-                    if conds.is_empty() {
-                        "1 = 1".to_string()
-                    } else {
-                        conds.join(" AND ")
-                    }
-                )
-            }
-            (Driver::Index(w), scope) => {
-                let mut conds = conditions(f, self.backend, "c.created_at", "c.id", q);
-                if let Scope::Keys(keys) = scope {
-                    conds.push(format!(
-                        "EXISTS (SELECT 1 FROM case_readers r WHERE r.reader IN ({}) \
-                         AND r.created_at = c.created_at AND r.case_id = c.id)",
-                        q.args(keys)
-                    ));
-                }
+            Driver::Index(w) => {
+                let mut conds = conditions(f, self.backend, false, "c.created_at", "c.id", q);
+                conds.push(format!(
+                    "EXISTS (SELECT 1 FROM case_readers r WHERE r.reader IN ({}) \
+                     AND r.created_at = c.created_at AND r.case_id = c.id)",
+                    q.args(keys)
+                ));
                 format!(
                     "SELECT c.created_at AS k_at, c.id AS k_id FROM cases c{} WHERE {}",
                     self.indexed_by(w),

@@ -201,7 +201,7 @@ pub(crate) trait WriteTx {
         case_id: &str,
         rows: &[(String, String, i64)],
     ) -> Result<(), WriteError>;
-    /// Adds `case_readers` rows (reader, created_at, case id); rows already there are kept.
+    /// Adds `case_readers` rows; rows already there are kept.
     async fn add_readers(&mut self, rows: &[ReaderRow]) -> Result<(), WriteError>;
     /// Stores samples; a repeat of a key replaces the earlier copy.
     async fn upsert_samples(&mut self, rows: &[&SampleRow]) -> Result<(), WriteError>;
@@ -473,10 +473,9 @@ async fn append_events<T: WriteTx>(
         tx.replace_parties(&case.id, &parties).await?;
     }
     // Taking part only grows: the new readers are added, none is ever taken away.
-    let created_at = case.received_at.timestamp_millis();
     let new_readers: Vec<ReaderRow> = readers_of(juris, case)
         .difference(&readers_before)
-        .map(|r| (r.clone(), created_at, case.id.clone()))
+        .map(|r| ReaderRow::of(case, r.clone()))
         .collect();
     if !new_readers.is_empty() {
         tx.add_readers(&new_readers).await?;
@@ -485,12 +484,31 @@ async fn append_events<T: WriteTx>(
         .await
 }
 
-/// A `case_readers` row: (reader, the case's creation time, case id).
-pub(crate) type ReaderRow = (String, i64, String);
+/// A `case_readers` row.
+pub(crate) struct ReaderRow {
+    pub reader: String,
+    pub created_at: i64,
+    pub case_id: String,
+    /// Fixed at intake, copied so that lists filter on them without reading the case.
+    pub category: Option<String>,
+    pub channel: &'static str,
+}
+
+impl ReaderRow {
+    fn of(case: &Case, reader: String) -> Self {
+        ReaderRow {
+            reader,
+            created_at: case.received_at.timestamp_millis(),
+            case_id: case.id.clone(),
+            category: case.draft.category.clone(),
+            channel: case.draft.channel.as_str(),
+        }
+    }
+}
 
 /// Who finds the case in a list (`case_readers`, see migration 0011): every unit at or above a
-/// unit that ever took part, but the root (whose scope is everything), and `user:<id>` for the
-/// account that reported it. The rule of `Case::visible_to`, precomputed per unit.
+/// unit that ever took part, and `user:<id>` for the account that reported it. The rule of
+/// `Case::visible_to`, precomputed per unit (a unit outside the tree is nobody's to read).
 pub(crate) fn readers_of(juris: &Jurisdiction, case: &Case) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let took_part = case
@@ -500,18 +518,14 @@ pub(crate) fn readers_of(juris: &Jurisdiction, case: &Case) -> BTreeSet<String> 
         .chain(case.assigned_unit.iter())
         .chain(case.co_units.iter());
     for u in took_part {
-        let Some(path) = juris.org.path(u) else {
-            // A unit outside the tree has no ancestors here; only its own key reads it.
-            out.insert(u.to_string());
-            continue;
-        };
-        // "/root/a/b/": every segment but the root.
-        out.extend(
-            path.split('/')
-                .filter(|s| !s.is_empty())
-                .skip(1)
-                .map(str::to_string),
-        );
+        if let Some(path) = juris.org.path(u) {
+            // "/root/a/b/": every unit on the way down.
+            out.extend(
+                path.split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+        }
     }
     if let Some(user) = &case.draft.reporter.user_id {
         out.insert(reporter_key(user));
@@ -525,10 +539,9 @@ pub(crate) fn reporter_key(user_id: &str) -> String {
 }
 
 fn reader_rows(juris: &Jurisdiction, case: &Case) -> Vec<ReaderRow> {
-    let at = case.received_at.timestamp_millis();
     readers_of(juris, case)
         .into_iter()
-        .map(|r| (r, at, case.id.clone()))
+        .map(|r| ReaderRow::of(case, r))
         .collect()
 }
 

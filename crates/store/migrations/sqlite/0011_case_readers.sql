@@ -1,15 +1,19 @@
 -- Who may find a case in a list, one row per reader, in newest-first order: every unit at or above
--- a unit that ever took part in it (intake, holders, co-units, summoned units; the root is left
--- out, since it reads every case) and, as 'user:<id>', the account that reported it. A list is
+-- a unit that ever took part in it (intake, holders, co-units, summoned units) and, as
+-- 'user:<id>', the account that reported it. A list is
 -- then one range of this key, already ordered, whatever the scope (see reads.rs). Taking part
--- only grows, so rows are only ever added; the projection writes them with the case.
+-- only grows, so rows are only ever added; the projection writes them with the case. A case's
+-- category and channel never change after intake: copied here, a list filtered by them reads
+-- nothing but this table.
 CREATE TABLE case_readers (
     reader TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     case_id TEXT NOT NULL,
+    category_id TEXT,
+    channel TEXT NOT NULL,
     PRIMARY KEY (reader, created_at, case_id)
 ) WITHOUT ROWID;
-INSERT OR IGNORE INTO case_readers (reader, created_at, case_id)
+INSERT OR IGNORE INTO case_readers (reader, created_at, case_id, category_id, channel)
 WITH RECURSIVE took_part(case_id, created_at, unit) AS (
     SELECT c.id, c.created_at, j.value FROM cases c, json_each(c.doc, '$.involved_units') j
     UNION ALL SELECT id, created_at, intake_unit FROM cases
@@ -18,10 +22,10 @@ WITH RECURSIVE took_part(case_id, created_at, unit) AS (
     SELECT t.case_id, t.created_at, u.parent_id FROM took_part t JOIN units u ON u.id = t.unit
     WHERE u.parent_id IS NOT NULL
 )
-SELECT t.unit, t.created_at, t.case_id FROM took_part t JOIN units u ON u.id = t.unit
-WHERE u.parent_id IS NOT NULL;
-INSERT OR IGNORE INTO case_readers (reader, created_at, case_id)
-SELECT 'user:' || reporter_user, created_at, id FROM cases WHERE reporter_user IS NOT NULL;
+SELECT t.unit, t.created_at, t.case_id, c.category_id, c.channel
+FROM took_part t JOIN units u ON u.id = t.unit JOIN cases c ON c.id = t.case_id;
+INSERT OR IGNORE INTO case_readers (reader, created_at, case_id, category_id, channel)
+SELECT 'user:' || reporter_user, created_at, id, category_id, channel FROM cases WHERE reporter_user IS NOT NULL;
 -- The filter indexes carry the case id after the time, so that a list driven by one of them
 -- checks the reader and orders its page from the index alone, without touching the rows.
 DROP INDEX cases_state_created;

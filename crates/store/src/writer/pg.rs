@@ -275,12 +275,18 @@ impl WriteTx for PgTx {
     async fn add_readers(&mut self, rows: &[super::ReaderRow]) -> Result<(), WriteError> {
         for chunk in rows.chunks(256) {
             let sql = format!(
-                "INSERT INTO case_readers (reader, created_at, case_id) VALUES {} ON CONFLICT DO NOTHING",
-                values_list(chunk.len(), 3)
+                "INSERT INTO case_readers (reader, created_at, case_id, category_id, channel) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                values_list(chunk.len(), 5)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (reader, at, case_id) in chunk {
-                q = q.bind(reader).bind(*at).bind(case_id);
+            for r in chunk {
+                q = q
+                    .bind(&r.reader)
+                    .bind(r.created_at)
+                    .bind(&r.case_id)
+                    .bind(r.category.as_deref())
+                    .bind(r.channel);
             }
             q.execute(&mut *self.tx).await?;
         }

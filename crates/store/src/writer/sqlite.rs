@@ -299,10 +299,17 @@ impl WriteTx for SqliteTx<'_> {
 
     async fn add_readers(&mut self, rows: &[super::ReaderRow]) -> Result<(), WriteError> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT OR IGNORE INTO case_readers (reader, created_at, case_id) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO case_readers (reader, created_at, case_id, category_id, channel) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        for (reader, at, case_id) in rows {
-            stmt.execute(params![reader, at, case_id])?;
+        for r in rows {
+            stmt.execute(params![
+                r.reader,
+                r.created_at,
+                r.case_id,
+                r.category,
+                r.channel
+            ])?;
         }
         Ok(())
     }
