@@ -76,9 +76,18 @@ impl CaseFilter {
 /// Counts stop here: a list that long is narrowed, not paged through.
 pub const COUNT_CAP: i64 = 10_000;
 
-/// How far a driver's size is counted when choosing one: past this, both the scope and the
-/// filters are big, and the scope's own order serves (matches are then dense enough).
-const PROBE_CAP: i64 = 100_000;
+/// How far a driver's size is counted when choosing one: past this, a set is "big", and the
+/// choice between big sets follows the density the counts imply.
+const PROBE_CAP: i64 = 50_000;
+
+/// The states an overdue case can be in: open, and not suspended (its clock stands still).
+fn overdue_states() -> Vec<String> {
+    jiesu_domain::CaseState::ALL
+        .iter()
+        .filter(|s| s.is_open() && **s != jiesu_domain::CaseState::Suspended)
+        .map(|s| s.as_str().to_string())
+        .collect()
+}
 
 #[derive(Clone)]
 enum Bind {
@@ -144,7 +153,9 @@ impl Filter {
             Filter::Category => Some("cases_category_created"),
             Filter::Channel => Some("cases_channel_created"),
             Filter::Place => Some("cases_place_created"),
-            Filter::Overdue => Some("cases_overdue"),
+            // Overdue cases are open ones: each open state's range, newest first, with the
+            // deadline in the index.
+            Filter::Overdue => Some("cases_state_created"),
             Filter::Number | Filter::Phone => None,
         }
     }
@@ -231,8 +242,9 @@ fn filter_cond(
             }
         }
         Filter::Overdue => {
+            let states = q.args(&overdue_states());
             let a = q.arg(Bind::Int(f.overdue_at.unwrap_or_default()));
-            format!("c.is_open = 1 AND c.state <> 'suspended' AND c.resolve_due < {a}")
+            format!("c.state IN ({states}) AND c.resolve_due < {a}")
         }
     }
 }
@@ -262,6 +274,44 @@ fn conditions(
         conds.push(format!("({at} < {a} OR ({at} = {b} AND {id} < {c}))"));
     }
     conds
+}
+
+/// The cheaper way into a list, by the work each costs to fill a page and count to the cap.
+/// `sizes`: each filter's matches and `in_scope` the scope's readers (each counted up to
+/// [`PROBE_CAP`]), `total` the cases stored. Reading by a filter's index costs an index entry and
+/// a reader lookup per case until the scope's share of them has given [`COUNT_CAP`]; reading by
+/// the scope costs a reader entry (or a case row, ten times that, for a filter only the row
+/// holds) per case until the filters' share has. A place filter pages by sorting its range.
+fn choose_driver(sizes: &[(Filter, i64)], in_scope: i64, total: i64, rows: bool) -> Driver {
+    let (cap, p, n) = (COUNT_CAP as f64, PROBE_CAP as f64, total as f64);
+    // A count that reached the probe's cap is at least that and at most everything: each way in
+    // is priced at its worst.
+    let big = |x: i64| x >= PROBE_CAP;
+    let (scope_most, scope_least) = if big(in_scope) {
+        (n, p)
+    } else {
+        (in_scope as f64, in_scope as f64)
+    };
+    let narrowest = sizes.iter().map(|s| s.1).min().unwrap_or(0);
+    let by_scope = if narrowest == 0 || in_scope == 0 {
+        0.0
+    } else {
+        let per = if rows { 10.0 } else { 1.0 };
+        per * scope_most.min(cap * n / (narrowest as f64).min(p))
+    };
+    let mut best = (Driver::Scope, by_scope);
+    for &(w, m) in sizes {
+        let most = if big(m) { n } else { m as f64 };
+        let entries = if w == Filter::Place {
+            most
+        } else {
+            most.min(cap * n / scope_least.max(1.0))
+        };
+        if 2.0 * entries < best.1 {
+            best = (Driver::Index(w), 2.0 * entries);
+        }
+    }
+    best.0
 }
 
 /// True when a list by the scope's readers must read case rows to test the filter.
@@ -375,13 +425,22 @@ impl Store {
         let offset = if f.cursor.is_none() { f.offset } else { 0 };
         let mut q = Sql::default();
         let arms: Vec<CaseFilter> = match driver {
-            // Several states or categories: each value's index range is already in time order,
+            // Several states or categories, or the open states of overdue cases: each value's
+            // index range is already in time order,
             // so each gives its first rows and the page is merged from those, not sorted from all.
             Driver::Index(Filter::State) if f.states.len() > 1 => f
                 .states
                 .iter()
                 .map(|v| CaseFilter {
                     states: vec![v.clone()],
+                    ..f.clone()
+                })
+                .collect(),
+            Driver::Index(Filter::Overdue) => overdue_states()
+                .into_iter()
+                .filter(|st| f.states.is_empty() || f.states.contains(st))
+                .map(|st| CaseFilter {
+                    states: vec![st],
                     ..f.clone()
                 })
                 .collect(),
@@ -495,47 +554,51 @@ impl Store {
         if filters.is_empty() {
             return Ok(Some((scope, Driver::Scope)));
         }
-        // Each filter's index counted up to the smallest so far, then the scope's readers.
-        let mut best: Option<(Filter, i64)> = None;
+        // Each set counted up to PROBE_CAP (an index-only count, a few milliseconds at most),
+        // then the cheaper way in by the densities those counts imply.
+        let mut sizes = Vec::with_capacity(filters.len());
         for w in filters {
-            let cap = best.map_or(PROBE_CAP, |b| b.1);
-            if cap == 0 {
-                break;
-            }
             let mut q = Sql::default();
             let mut conds = vec![filter_cond(f, w, self.backend, false, &mut q)];
             conds.extend(period(f, "c.created_at", &mut q));
             q.text = format!(
-                "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {cap}) t",
+                "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM cases c{} WHERE {} LIMIT {PROBE_CAP}) t",
                 self.indexed_by(w),
                 conds.join(" AND "),
             );
-            let n = parse_count(q.scalar().fetch_one(&self.read).await?)?;
-            if n < cap {
-                best = Some((w, n));
-            }
+            sizes.push((w, parse_count(q.scalar().fetch_one(&self.read).await?)?));
         }
-        let Some((w, m)) = best else {
-            // Every filter is big: the scope's own order serves, and matches come often.
-            return Ok(Some((scope, Driver::Scope)));
-        };
-        // Reading a case row costs several times an index entry: a scope that must test its
-        // filters on the rows (state, overdue, unit, place) wins only when that much smaller.
-        let cap = if needs_rows(f) { (m / 8).max(1) } else { m };
         let mut q = Sql::default();
         let mut conds = vec![format!("r.reader IN ({})", q.args(&scope.0))];
         conds.extend(period(f, "r.created_at", &mut q));
         q.text = format!(
-            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM case_readers r WHERE {} LIMIT {cap}) t",
+            "SELECT CAST(COUNT(*) AS TEXT) FROM (SELECT 1 FROM case_readers r WHERE {} LIMIT {PROBE_CAP}) t",
             conds.join(" AND ")
         );
-        let s = parse_count(q.scalar().fetch_one(&self.read).await?)?;
-        let driver = if s < cap {
-            Driver::Scope
-        } else {
-            Driver::Index(w)
+        let in_scope = parse_count(q.scalar().fetch_one(&self.read).await?)?;
+        let total = self.cases_estimate().await?.max(in_scope).max(1);
+        Ok(Some((
+            scope,
+            choose_driver(&sizes, in_scope, total, needs_rows(f)),
+        )))
+    }
+
+    /// About how many cases are stored: cheap, for the planner's densities.
+    async fn cases_estimate(&self) -> Result<i64, StoreError> {
+        let sql = match self.backend {
+            // Rows are only ever added: the largest rowid is the count, read from the b-tree's edge.
+            Backend::Sqlite => "SELECT CAST(COALESCE(MAX(rowid), 0) AS TEXT) FROM cases",
+            Backend::Postgres => {
+                "SELECT CAST(GREATEST(reltuples, 0)::bigint AS TEXT) FROM pg_class WHERE relname = 'cases'"
+            }
         };
-        Ok(Some((scope, driver)))
+        let n = sqlx::query_scalar::<_, String>(sql)
+            .fetch_optional(&self.read)
+            .await?
+            .map(parse_count)
+            .transpose()?
+            .unwrap_or(0);
+        Ok(n)
     }
 
     /// `INDEXED BY` for SQLite, whose planner has no statistics to pick the index we counted.
@@ -711,5 +774,44 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         Ok(seq.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MILLION: i64 = 1_000_000;
+
+    #[test]
+    fn a_county_wide_list_of_open_states_starts_from_the_state_index() {
+        let d = choose_driver(&[(Filter::State, 34_000)], PROBE_CAP, MILLION, true);
+        assert_eq!(d, Driver::Index(Filter::State));
+    }
+
+    #[test]
+    fn a_street_list_of_closed_cases_reads_the_street_not_the_closed_million() {
+        let d = choose_driver(&[(Filter::State, PROBE_CAP)], 24_000, MILLION, true);
+        assert_eq!(d, Driver::Scope);
+    }
+
+    #[test]
+    fn a_filter_on_the_readers_is_cheaper_through_the_scope_when_both_are_big() {
+        let d = choose_driver(&[(Filter::Channel, PROBE_CAP)], PROBE_CAP, MILLION, false);
+        assert_eq!(d, Driver::Scope);
+        // The same share on the rows is ten times dearer: the index wins.
+        let d = choose_driver(&[(Filter::State, PROBE_CAP)], PROBE_CAP, MILLION, true);
+        assert_eq!(d, Driver::Index(Filter::State));
+    }
+
+    #[test]
+    fn a_rare_value_starts_from_its_index_and_a_small_scope_from_itself() {
+        let d = choose_driver(&[(Filter::Place, 9_000)], PROBE_CAP, MILLION, true);
+        assert_eq!(d, Driver::Index(Filter::Place));
+        let d = choose_driver(&[(Filter::Place, 9_000)], 300, MILLION, true);
+        assert_eq!(d, Driver::Scope);
+        // Nothing matches: either way is free, and the scope is the one asked first.
+        let d = choose_driver(&[(Filter::Overdue, 0)], 300, MILLION, true);
+        assert_eq!(d, Driver::Scope);
     }
 }
