@@ -18,7 +18,6 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::cases::unit_paths;
 use crate::dto::time_ms;
 use crate::problem::ApiError;
 
@@ -75,20 +74,16 @@ fn ensure_poller(state: &AppState) {
     });
 }
 
-/// Who may see an event: the rule of lists (the unit holding the case or the one that filed it
-/// lies in a subtree the caller reads) or the citizen who reported it.
+/// Who may see an event: whoever may read its case (`Case::visible_to`, the rule of `GET` and of
+/// lists), judged on the case as it stands after the event.
 struct Viewer {
-    paths: Vec<String>,
-    user: String,
+    actor: jiesu_domain::Actor,
+    juris: Arc<jiesu_domain::Jurisdiction>,
 }
 
 impl Viewer {
     fn sees(&self, e: &LiveEvent) -> bool {
-        e.reporter_user.as_deref() == Some(self.user.as_str())
-            || self
-                .paths
-                .iter()
-                .any(|p| e.scope_path.starts_with(p) || e.intake_path.starts_with(p))
+        e.case.visible_to(&self.actor, &self.juris.org)
     }
 }
 
@@ -127,10 +122,9 @@ pub async fn stream(
         Some(n) => n,
         None => state.store.last_event_seq().await?,
     };
-    let juris = state.juris();
     let viewer = Viewer {
-        paths: unit_paths(&juris, &auth.actor.reader_units()),
-        user: auth.actor.user_id.clone(),
+        actor: auth.actor.clone(),
+        juris: state.juris(),
     };
     let expires = auth.expires_at_ms;
     let (out, out_rx) = mpsc::channel::<Event>(64);

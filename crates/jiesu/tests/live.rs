@@ -158,6 +158,21 @@ async fn scoped_and_resumable(node: &Node) {
         "department 2 saw another unit's case: {got:?}"
     );
 
+    // A unit summoned beside the holder (吹哨报到) reads the case, so its stream shows it.
+    let c = new_case(&op, "直播流：一号部门牵头，二号部门报到").await;
+    let c_id = c["id"].as_str().unwrap();
+    let c_no = c["number"].as_str().unwrap();
+    let r = disp
+        .post(
+            &format!("/api/v1/cases/{c_id}/commands"),
+            &json!({"type": "dispatch", "unit": DEPT1, "co_units": [DEPT2]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let got = dept2.until(c_no, Duration::from_secs(5)).await;
+    assert_eq!(got.last().unwrap().data["state"], "dispatched");
+
     // A dropped connection resumes where it stopped: the frames after `seen_at` come again.
     drop(county);
     let mut again = Stream::open(&node.base, &token(&disp), Some(seen_at)).await;

@@ -731,9 +731,9 @@ pub struct LiveEvent {
     pub number: String,
     pub state: String,
     pub assigned_unit: Option<String>,
-    pub scope_path: String,
-    pub intake_path: String,
-    pub reporter_user: Option<String>,
+    /// The case as it stands, for the stream to apply `Case::visible_to` (shared by the events
+    /// of one case in a batch).
+    pub case: std::sync::Arc<Case>,
 }
 
 impl Store {
@@ -741,8 +741,7 @@ impl Store {
     /// state and scope. Every node reads the same log, so every node's stream sees every write.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LiveEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT e.global_seq, e.case_id, e.type, e.at, c.number, c.state, c.assigned_unit, \
-             c.scope_path, c.intake_path, c.reporter_user \
+            "SELECT e.global_seq, e.case_id, e.type, e.at, c.number, c.state, c.assigned_unit, c.doc \
              FROM case_events e JOIN cases c ON c.id = e.case_id \
              WHERE e.global_seq > $1 ORDER BY e.global_seq LIMIT $2",
         )
@@ -750,19 +749,29 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
+        let mut parsed: std::collections::HashMap<String, std::sync::Arc<Case>> =
+            std::collections::HashMap::new();
         rows.into_iter()
             .map(|r| {
+                let case_id: String = r.try_get(1)?;
+                let case = match parsed.get(&case_id) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let doc: String = r.try_get(7)?;
+                        let c = std::sync::Arc::new(parse_doc(&doc)?);
+                        parsed.insert(case_id.clone(), c.clone());
+                        c
+                    }
+                };
                 Ok(LiveEvent {
                     global_seq: r.try_get(0)?,
-                    case_id: r.try_get(1)?,
+                    case_id,
                     kind: r.try_get(2)?,
                     at_ms: r.try_get(3)?,
                     number: r.try_get(4)?,
                     state: r.try_get(5)?,
                     assigned_unit: r.try_get(6)?,
-                    scope_path: r.try_get(7)?,
-                    intake_path: r.try_get(8)?,
-                    reporter_user: r.try_get(9)?,
+                    case,
                 })
             })
             .collect()
