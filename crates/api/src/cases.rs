@@ -478,6 +478,8 @@ pub struct ListQuery {
     /// A unit with an area (street, community, grid): cases located in it.
     grid: Option<String>,
     overdue: Option<bool>,
+    /// Only the cases the caller reported himself (a grid worker's 我上报的).
+    mine: Option<bool>,
     /// Received from / to these Beijing days, inclusive (`YYYY-MM-DD`).
     from: Option<String>,
     to: Option<String>,
@@ -637,6 +639,7 @@ fn case_filter(
         channel: q.channel.clone(),
         place_path,
         overdue_at: q.overdue.filter(|o| *o).map(|_| now.timestamp_millis()),
+        reported_only: q.mine == Some(true),
         from_ms,
         until_ms,
         number,

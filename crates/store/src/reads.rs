@@ -29,6 +29,8 @@ pub struct CaseFilter {
     pub reader_units: Vec<String>,
     /// The caller's account: the cases he reported are his to read too (`Case::visible_to`).
     pub reporter: Option<String>,
+    /// Only the cases he reported (needs `reporter`).
+    pub reported_only: bool,
     /// Any of these states (empty: all).
     pub states: Vec<String>,
     /// Only cases held within this unit's subtree: (id, materialised path). The unit lies within
@@ -520,7 +522,12 @@ impl Store {
     /// with the fewest entries when that is fewer (counted up to the smaller so far, so choosing
     /// costs at most a few thousand index entries per filter). `None`: the caller reads nothing.
     async fn plan(&self, f: &CaseFilter) -> Result<Option<(Scope, Driver)>, StoreError> {
-        let scope = if let Some((unit, _)) = &f.unit {
+        let scope = if f.reported_only {
+            match &f.reporter {
+                Some(user) => Scope(vec![crate::writer::reporter_key(user)]),
+                None => return Ok(None),
+            }
+        } else if let Some((unit, _)) = &f.unit {
             // Held within a unit implies read by it: its key is the narrowest scope.
             Scope(vec![unit.clone()])
         } else {

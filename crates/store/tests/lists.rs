@@ -373,6 +373,26 @@ async fn lists_select_what_the_rule_allows(store: Store, url: &str) {
             assert_eq!(walked, expected, "{what}: cursor");
         }
     }
+    // Only what he reported: the citizens' own cases, nobody else's, whatever else he reads.
+    for who in actors {
+        let mut expected: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.draft.reporter.user_id.as_deref() == Some(who.user_id.as_str()))
+            .collect();
+        expected.sort_by(|a, b| (b.received_at, &b.id).cmp(&(a.received_at, &a.id)));
+        let expected: Vec<&str> = expected.iter().map(|c| c.id.as_str()).collect();
+        let mine = CaseFilter {
+            reported_only: true,
+            limit: 500,
+            ..CaseFilter::readable_by(who, &juris.org)
+        };
+        let got = store.list_cases(&mine).await.expect("mine");
+        let got: Vec<&str> = got.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(got, expected, "{}: reported only", who.username);
+        if who.user_id == s.citizen.user_id {
+            assert!(!got.is_empty(), "the citizen reported cases");
+        }
+    }
     assert!(nonempty > 60, "the lists are mostly empty ({nonempty})");
     // Both ways in were taken, or the comparison proved only one of them.
     assert!(plans.contains("scope"), "plans: {plans:?}");
