@@ -7,6 +7,7 @@
 
 pub mod assessment;
 mod attachments;
+pub mod backup;
 mod chain;
 mod clock;
 mod monitoring;
