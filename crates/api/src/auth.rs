@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_domain::Actor;
-use jiesu_store::LoginAudit;
+use jiesu_store::AuditEntry;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -202,21 +202,33 @@ pub async fn login(
         .verify(req.password, phc.to_string())
         .await
         .map_err(ApiError::internal)?;
-    let audit = |ok: bool, detail: &str| LoginAudit {
-        username: req.username.clone(),
+    // Every sign-in, failed or not, goes into the audit log (the username as given, the address).
+    let audit = |action: &str, user_id: &str, detail: String| AuditEntry {
         at_ms: now,
-        ok,
-        detail: format!("{detail} from {ip}"),
+        actor_id: user_id.to_string(),
+        actor_name: req.username.clone(),
+        address: ip.to_string(),
+        action: action.to_string(),
+        target: format!("user:{}", req.username),
+        detail,
     };
     let Some(user) = user.filter(|_| ok) else {
         let locks = attempt.failed(now);
-        if !locks.is_empty() {
-            tracing::warn!(username = ?req.username, %ip, ?locks, "sign-ins locked");
-        }
         state
             .store
-            .audit_login(&audit(false, "bad credentials"))
+            .audit(&audit(
+                "sign_in_failed",
+                "",
+                "wrong username or password".into(),
+            ))
             .await?;
+        if !locks.is_empty() {
+            tracing::warn!(username = ?req.username, %ip, ?locks, "sign-ins locked");
+            state
+                .store
+                .audit(&audit("sign_in_locked", "", format!("locked: {locks:?}")))
+                .await?;
+        }
         return Err(invalid_credentials());
     };
     attempt.succeeded();
@@ -226,7 +238,10 @@ pub async fn login(
         .store
         .create_session(&token_hash(&token), &user.id, now, expires)
         .await?;
-    state.store.audit_login(&audit(true, "ok")).await?;
+    state
+        .store
+        .audit(&audit("sign_in", &user.id, "ok".into()))
+        .await?;
     let grants = state.store.grants_of(&user.id).await?;
     Ok(Json(json!({
         "token": token,

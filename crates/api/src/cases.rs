@@ -288,10 +288,16 @@ pub async fn track(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    target: String,
+    /// One case (its id) or other target, e.g. `user:NAME`: its entries, oldest first.
+    target: Option<String>,
+    /// One action (`reveal`, `sign_in`, `sign_in_failed`, `sign_in_locked`, …), newest first.
+    action: Option<String>,
+    /// At most this many (1–1000, default 100).
+    limit: Option<u32>,
 }
 
-/// The audit log about one case (or other target): for inspectors and admins.
+/// The audit log, for inspectors and admins: about one target (oldest first, as a trail reads),
+/// or the newest entries, of one action or all.
 pub async fn audit(
     State(state): State<AppState>,
     auth: Authed,
@@ -303,16 +309,25 @@ pub async fn audit(
             "the audit log is for inspectors and admins",
         ));
     }
-    let items: Vec<_> = state
+    let mut entries = state
         .store
-        .audit_of(&q.target)
-        .await?
+        .audit_entries(&jiesu_store::AuditFilter {
+            target: q.target.clone(),
+            action: q.action.clone(),
+            limit: q.limit.unwrap_or(100).clamp(1, 1000),
+        })
+        .await?;
+    if q.target.is_some() {
+        entries.reverse();
+    }
+    let items: Vec<_> = entries
         .into_iter()
-        .map(|e| {
+        .map(|s| {
+            let e = s.entry;
             json!({
-                "at": crate::dto::time_ms(e.at_ms), "actor_id": e.actor_id,
+                "id": s.id, "at": crate::dto::time_ms(e.at_ms), "actor_id": e.actor_id,
                 "actor_name": e.actor_name, "address": e.address, "action": e.action,
-                "target": e.target, "detail": e.detail,
+                "target": e.target, "detail": e.detail, "hash": s.hash,
             })
         })
         .collect();

@@ -289,12 +289,22 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "get",
         path: "/api/v1/audit",
-        summary: "Audit log entries about a target (a case id): reveals of reporters' data (inspectors, admins)",
+        summary: "The hash-chained audit log (inspectors, admins): sign-ins and reveals of reporters' data; about one target oldest first, else the newest",
         summary_zh: "审计日志",
         tag: "admin",
         auth: true,
         body: None,
-        query: &[("target", "what the entries are about: a case id")],
+        query: &[
+            (
+                "target",
+                "what the entries are about: a case id, or user:NAME",
+            ),
+            (
+                "action",
+                "reveal, sign_in, sign_in_failed or sign_in_locked",
+            ),
+            ("limit", "at most this many entries, 1-1000 (default 100)"),
+        ],
         ok: 200,
     },
     RouteDoc {

@@ -572,19 +572,27 @@ async fn run() -> anyhow::Result<()> {
             }
             let store = jiesu_store::Store::open(&url).await?;
             let r = store.verify().await?;
-            match r.first_broken {
-                None => {
-                    println!(
-                        "ok: {} events in {} cases; every chain verifies",
-                        r.events, r.cases
-                    );
-                    Ok(())
-                }
-                Some((case, what)) => {
-                    eprintln!("BROKEN: case {case}: {what}");
-                    std::process::exit(1);
-                }
+            if let Some((case, what)) = r.first_broken {
+                eprintln!("BROKEN: case {case}: {what}");
+                std::process::exit(1);
             }
+            let a = store.verify_audit().await?;
+            if let Some((id, what)) = a.first_broken {
+                eprintln!("BROKEN: audit log entry {id}: {what}");
+                std::process::exit(1);
+            }
+            println!(
+                "ok: {} events in {} cases; every chain verifies; audit log: {} entries chained{}",
+                r.events,
+                r.cases,
+                a.chained,
+                if a.before_chain > 0 {
+                    format!(" ({} from before the chain began)", a.before_chain)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(())
         }
         Cmd::Backup { data_dir, out } => {
             let db = data_dir.join("jiesu.db");

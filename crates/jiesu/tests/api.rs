@@ -773,6 +773,44 @@ async fn sessions_and_lockout(env: &Env) {
         .await
         .unwrap();
     assert_problem(&r, 429, "too_many_attempts");
+    // Every sign-in is in the hash-chained audit log, with its address: failures, the lock, and
+    // the successes; inspectors read it, nobody else.
+    let insp = env.login("inspector").await;
+    let log = insp
+        .get("/api/v1/audit?target=user:citizen02")
+        .await
+        .unwrap()
+        .json();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    let failed = actions.iter().filter(|a| **a == "sign_in_failed").count();
+    assert_eq!(failed, 5, "{actions:?}");
+    assert!(actions.contains(&"sign_in_locked"), "{actions:?}");
+    let ok = insp
+        .get("/api/v1/audit?action=sign_in&limit=1000")
+        .await
+        .unwrap()
+        .json();
+    assert!(
+        ok["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor_name"] == "operator3"
+                && e["address"] == "127.0.0.1"
+                && e["hash"].as_str().is_some_and(|h| h.len() == 64)),
+        "{ok}"
+    );
+    let op = env.login("operator3").await;
+    assert_problem(
+        &op.get("/api/v1/audit?action=sign_in").await.unwrap(),
+        403,
+        "role_forbidden",
+    );
 }
 
 async fn masking_and_scope(env: &Env) {

@@ -7,6 +7,7 @@
 
 pub mod assessment;
 mod attachments;
+mod audit;
 pub mod backup;
 mod chain;
 mod clock;
@@ -30,13 +31,14 @@ use std::str::FromStr;
 use tokio::sync::{mpsc, oneshot};
 
 pub use attachments::{AttachmentMeta, NewAttachment};
+pub use audit::{AuditEntry, AuditFilter, AuditReport, StoredAudit, audit_hash};
 pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_hash};
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
 pub use reads::{COUNT_CAP, CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
-pub use setup::{AuditEntry, LoginAudit, NewUser, SessionRow, UserRow};
+pub use setup::{NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
@@ -102,6 +104,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../migrations/sqlite/0011_case_readers.sql"),
     ),
+    (
+        12,
+        include_str!("../migrations/sqlite/0012_audit_chain.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -138,6 +144,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         11,
         include_str!("../migrations/postgres/0011_case_readers.sql"),
+    ),
+    (
+        12,
+        include_str!("../migrations/postgres/0012_audit_chain.sql"),
     ),
 ];
 

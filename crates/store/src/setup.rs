@@ -38,14 +38,6 @@ pub struct SessionRow {
     pub expires_at_ms: i64,
 }
 
-#[derive(Debug, Clone)]
-pub struct LoginAudit {
-    pub username: String,
-    pub at_ms: i64,
-    pub ok: bool,
-    pub detail: String,
-}
-
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
@@ -301,17 +293,6 @@ impl Store {
             .collect()
     }
 
-    pub async fn audit_login(&self, a: &LoginAudit) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO login_audit (username, at, ok, detail) VALUES ($1, $2, $3, $4)")
-            .bind(&a.username)
-            .bind(a.at_ms)
-            .bind(i64::from(a.ok))
-            .bind(&a.detail)
-            .execute(&self.read)
-            .await?;
-        Ok(())
-    }
-
     pub async fn create_session(
         &self,
         token_hash: &str,
@@ -384,59 +365,4 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         locked_until_ms: r.try_get(5)?,
         disabled: disabled != 0,
     })
-}
-
-/// One line of the audit log.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub at_ms: i64,
-    pub actor_id: String,
-    pub actor_name: String,
-    pub address: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-}
-
-impl Store {
-    pub async fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_id, actor_name, address, action, target, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(e.at_ms)
-        .bind(&e.actor_id)
-        .bind(&e.actor_name)
-        .bind(&e.address)
-        .bind(&e.action)
-        .bind(&e.target)
-        .bind(&e.detail)
-        .execute(&self.read)
-        .await?;
-        Ok(())
-    }
-
-    /// The audit log's entries about `target`, oldest first.
-    pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, actor_id, actor_name, address, action, target, detail FROM audit_log \
-             WHERE target = $1 ORDER BY at, id",
-        )
-        .bind(target)
-        .fetch_all(&self.read)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at_ms: r.try_get(0)?,
-                    actor_id: r.try_get(1)?,
-                    actor_name: r.try_get(2)?,
-                    address: r.try_get(3)?,
-                    action: r.try_get(4)?,
-                    target: r.try_get(5)?,
-                    detail: r.try_get(6)?,
-                })
-            })
-            .collect()
-    }
 }

@@ -12,6 +12,6 @@ export default {
   asm: { group: 'Group', street: 'Streets and towns', department: 'Departments', community: 'Communities', period: 'Period', rank: 'Rank', received: 'Received', rated: 'Rated', response: 'Response', resolution: 'Resolution', satisfaction: 'Satisfaction', onTime: 'On time', score: 'Score', download: 'Download Excel', weekly: 'Weekly', monthly: 'Monthly', quarterly: 'Quarterly', trend: 'Score, last six months', unranked: 'Units with fewer than {n} rated cases are listed but not ranked; their score is indicative only.' },
   mon: { stations: 'Stations', latest: 'Latest class', target: 'Target', status: 'Status', alarms: 'Open alarms', readings: 'Readings', factor: 'Factor', caseLink: 'Case' },
   map: { legend: 'Case state', cases: 'Recent cases', pick: 'Click a grid' },
-  admin: { units: 'Units', users: 'Users and grants', categories: 'Categories', policy: 'Deadline policy', calendar: 'Calendar', audit: 'Audit log', auditTarget: 'Case id' },
+  admin: { units: 'Units', users: 'Users and grants', categories: 'Categories', policy: 'Deadline policy', calendar: 'Calendar', audit: 'Audit log', auditTarget: 'Case id or user:NAME (empty: newest)' },
   h5: { submit: 'Submit', photo: 'Photo', choose: 'Take or choose a photo', rechoose: 'Choose another', locate: 'Use my location', located: 'Located', tracked: 'Progress', notFound: 'No such case: check the number and phone', myGrid: 'Cases in my grid', myReports: 'My patrol reports', patrol: 'Patrol finding' },
 }
