@@ -11,7 +11,12 @@ fn entry(i: usize, node: &str) -> AuditEntry {
         actor_id: format!("u{i}"),
         actor_name: format!("张三{i}"),
         address: "10.0.0.7".into(),
-        action: if i.is_multiple_of(3) { "reveal" } else { "sign_in" }.into(),
+        action: if i.is_multiple_of(3) {
+            "reveal"
+        } else {
+            "sign_in"
+        }
+        .into(),
         target: format!("user:{node}{}", i % 5),
         detail: format!("node {node}, entry {i}"),
     }
