@@ -257,6 +257,86 @@ pub async fn login(
     .into_response())
 }
 
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    old_password: String,
+    new_password: String,
+}
+
+/// A user changes his own password: the current one is required, the new one must meet the
+/// policy, and every other session of his ends (at once on this node; other nodes' session
+/// caches drop theirs within `SESSION_CACHE_SECS`). Recorded in the audit log.
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Authed,
+    ClientAddr(ip): ClientAddr,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(why) = password::policy_refusal(&auth.actor.username, &req.new_password) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+            format!("the new password: {why}"),
+        )
+        .on_field("new_password"));
+    }
+    let user = state
+        .store
+        .user_by_username(&auth.actor.username)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "no such user"))?;
+    let busy = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "too many passwords are being checked; retry shortly",
+        )
+    };
+    let ok = state
+        .hashing
+        .admit()
+        .map_err(|_| busy())?
+        .verify(req.old_password.clone(), user.password_hash.clone())
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok || req.old_password.len() > 256 {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is wrong",
+        )
+        .on_field("old_password"));
+    }
+    let hash = state
+        .hashing
+        .admit()
+        .map_err(|_| busy())?
+        .hash(req.new_password)
+        .await
+        .map_err(ApiError::internal)?;
+    let ended = state
+        .store
+        .change_password(&user.id, &hash, &auth.token_hash)
+        .await?;
+    for t in &ended {
+        state.sessions.remove(t);
+    }
+    state
+        .store
+        .audit(&AuditEntry {
+            at_ms: state.now().timestamp_millis(),
+            actor_id: user.id.clone(),
+            actor_name: user.username.clone(),
+            address: ip.to_string(),
+            action: "password_changed".into(),
+            target: format!("user:{}", user.username),
+            detail: format!("{} other sessions ended", ended.len()),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn logout(
     State(state): State<AppState>,
     auth: Authed,

@@ -156,6 +156,17 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "post",
+        path: "/api/v1/auth/password",
+        summary: "Change one's own password (the current one required; every other session ends)",
+        summary_zh: "修改密码",
+        tag: "auth",
+        auth: true,
+        body: Some("PasswordChange"),
+        query: &[],
+        ok: 204,
+    },
+    RouteDoc {
+        method: "post",
         path: "/api/v1/auth/logout",
         summary: "End the session",
         summary_zh: "退出登录",
@@ -620,6 +631,7 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
     Some(match (method, path) {
         ("post", "/api/v1/auth/login") => post(auth::login),
         ("post", "/api/v1/auth/logout") => post(auth::logout),
+        ("post", "/api/v1/auth/password") => post(auth::change_password),
         ("get", "/api/v1/auth/me") => get(auth::me),
         ("post", "/api/v1/cases") => post(cases::create_case),
         ("get", "/api/v1/cases") => get(cases::list_cases),

@@ -69,6 +69,9 @@ pub fn schemas() -> Value {
             "phone": {"type": "string", "maxLength": 20, "description": "the phone the reporter gave"}}},
         "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password"],
             "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+        "PasswordChange": {"type": "object", "additionalProperties": false, "required": ["old_password", "new_password"],
+            "properties": {"old_password": {"type": "string"},
+                           "new_password": {"type": "string", "minLength": 10, "maxLength": 128}}},
         "IntakeRequest": {"type": "object", "additionalProperties": false, "required": ["kind", "title"],
             "properties": {
                 "channel": channel, "kind": kind, "category": {"type": "string"},

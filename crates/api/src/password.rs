@@ -105,9 +105,99 @@ impl Admission {
     }
 }
 
+impl Admission {
+    /// Hashes a new password on the blocking pool, under the same gate as verification.
+    pub async fn hash(self, password: String) -> Result<String, HashError> {
+        let permit: OwnedSemaphorePermit = self
+            .gate
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| HashError(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let _held = (self, permit);
+            hash(&password)
+        })
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+    }
+}
+
+/// Words too common to be a password (as given, or with the username in them).
+const COMMON: &[&str] = &[
+    "password",
+    "passw0rd",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "11111111",
+    "00000000",
+    "88888888",
+    "66666666",
+    "qwertyuiop",
+    "qwerty123",
+    "1qaz2wsx",
+    "1q2w3e4r5t",
+    "abc123456",
+    "a123456789",
+    "admin123",
+    "admin1234",
+    "admin12345",
+    "woaini1314",
+    "iloveyou",
+    "zhangsan123",
+    "jiesu12345",
+    "12345678910",
+];
+
+/// Why a new password is refused, if it is: at least 10 characters, at most 128; not the
+/// username nor containing it; not one of the commonest passwords.
+pub fn policy_refusal(username: &str, password: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    let lower = password.to_lowercase();
+    if n < 10 {
+        Some("at least 10 characters")
+    } else if n > 128 {
+        Some("at most 128 characters")
+    } else if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+        Some("must not contain the username")
+    } else if COMMON.contains(&lower.as_str()) {
+        Some("too common a password")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_policy_refuses_short_common_and_username_passwords() {
+        assert_eq!(
+            policy_refusal("wang", "short1"),
+            Some("at least 10 characters")
+        );
+        assert_eq!(
+            policy_refusal("wang", "1234567890"),
+            Some("too common a password")
+        );
+        assert_eq!(
+            policy_refusal("wang", "PassWord"),
+            Some("at least 10 characters")
+        );
+        assert_eq!(
+            policy_refusal("wangwu", "xWangWu-2026"),
+            Some("must not contain the username")
+        );
+        assert_eq!(policy_refusal("wang", "丹江口市接诉即办2026"), None);
+        assert_eq!(
+            policy_refusal("wang", &"x".repeat(129)),
+            Some("at most 128 characters")
+        );
+    }
 
     #[test]
     fn hashes_are_argon2id_salted_and_verify() {

@@ -36,6 +36,11 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
             "Not signed in, or the session has expired",
         ),
         "invalid_credentials" => ("用户名或密码错误", "Wrong username or password"),
+        "wrong_password" => ("原密码不正确", "The current password is wrong"),
+        "weak_password" => (
+            "新密码不符合要求",
+            "The new password does not meet the policy",
+        ),
         "too_many_attempts" => (
             "登录失败次数过多，请稍后再试",
             "Too many failed sign-ins; try again later",
@@ -150,6 +155,12 @@ impl ApiError {
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
+    /// The same problem, naming the request field it is about.
+    pub fn on_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
+    }
+
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(error = %err, "internal error");
         Self::new(

@@ -813,6 +813,72 @@ async fn sessions_and_lockout(env: &Env) {
     );
 }
 
+async fn password_change(env: &Env) {
+    let old = env.password("citizen03");
+    let a = env.login("citizen03").await;
+    let b = env.login("citizen03").await;
+    let change = |old: &str, new: &str| json!({"old_password": old, "new_password": new});
+    let r = a
+        .post(
+            "/api/v1/auth/password",
+            &change("not-it", "丹江口市接诉即办2026"),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 403, "wrong_password");
+    for weak in ["short", "1234567890", "my-citizen03-pass"] {
+        let r = a
+            .post("/api/v1/auth/password", &change(&old, weak))
+            .await
+            .unwrap();
+        assert_problem(&r, 422, "weak_password");
+        assert_eq!(r.json()["field"], "new_password");
+    }
+    // Refusals changed nothing: the other session still works.
+    assert_eq!(b.get("/api/v1/auth/me").await.unwrap().status, 200);
+    let r = a
+        .post(
+            "/api/v1/auth/password",
+            &change(&old, "丹江口市接诉即办2026"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
+    // Every other session ended; this one goes on.
+    assert_problem(
+        &b.get("/api/v1/auth/me").await.unwrap(),
+        401,
+        "unauthorized",
+    );
+    assert_eq!(a.get("/api/v1/auth/me").await.unwrap().status, 200);
+    let c = env.client();
+    let r = c
+        .post(
+            "/api/v1/auth/login",
+            &json!({"username": "citizen03", "password": old}),
+        )
+        .await
+        .unwrap();
+    assert_problem(&r, 401, "invalid_credentials");
+    c.login("citizen03", "丹江口市接诉即办2026")
+        .await
+        .expect("the new password signs in");
+    let insp = env.login("inspector").await;
+    let log = insp
+        .get("/api/v1/audit?target=user:citizen03")
+        .await
+        .unwrap()
+        .json();
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "password_changed"),
+        "{log}"
+    );
+}
+
 async fn masking_and_scope(env: &Env) {
     let op = env.login("operator").await;
     let disp = env.login("dispatcher").await;
@@ -1668,6 +1734,7 @@ on_both_backends!(
     idempotency,
     bad_input,
     sessions_and_lockout,
+    password_change,
     masking_and_scope,
     lists_worklist_and_citizens,
     reference_and_ops,
