@@ -83,7 +83,9 @@ struct Viewer {
 
 impl Viewer {
     fn sees(&self, e: &LiveEvent) -> bool {
-        e.case.visible_to(&self.actor, &self.juris.org)
+        e.case
+            .as_ref()
+            .is_some_and(|c| c.visible_to(&self.actor, &self.juris.org))
     }
 }
 

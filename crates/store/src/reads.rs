@@ -739,8 +739,9 @@ pub struct LiveEvent {
     pub state: String,
     pub assigned_unit: Option<String>,
     /// The case as it stands, for the stream to apply `Case::visible_to` (shared by the events
-    /// of one case in a batch).
-    pub case: std::sync::Arc<Case>,
+    /// of one case in a batch). `None` if its document does not parse: nobody is shown the
+    /// event, and the stream still moves past it.
+    pub case: Option<std::sync::Arc<Case>>,
 }
 
 impl Store {
@@ -756,7 +757,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        let mut parsed: std::collections::HashMap<String, std::sync::Arc<Case>> =
+        let mut parsed: std::collections::HashMap<String, Option<std::sync::Arc<Case>>> =
             std::collections::HashMap::new();
         rows.into_iter()
             .map(|r| {
@@ -765,7 +766,13 @@ impl Store {
                     Some(c) => c.clone(),
                     None => {
                         let doc: String = r.try_get(7)?;
-                        let c = std::sync::Arc::new(parse_doc(&doc)?);
+                        let c = match parse_doc(&doc) {
+                            Ok(c) => Some(std::sync::Arc::new(c)),
+                            Err(e) => {
+                                tracing::error!(case = %case_id, error = %e, "live events: unreadable case document");
+                                None
+                            }
+                        };
                         parsed.insert(case_id.clone(), c.clone());
                         c
                     }
