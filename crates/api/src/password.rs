@@ -85,10 +85,13 @@ impl HashGate {
 }
 
 impl Admission {
-    /// Waits for a core, then verifies on the blocking pool. The place and the core are held by
-    /// the blocking task itself, so a caller that goes away early does not free them while the
+    /// Waits for a core, then runs `work` on the blocking pool. The place and the core are held
+    /// by the blocking task itself, so a caller that goes away early does not free them while the
     /// hash still runs.
-    pub async fn verify(self, password: String, phc: String) -> Result<bool, HashError> {
+    async fn on_core<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
         let permit: OwnedSemaphorePermit = self
             .gate
             .permits
@@ -98,29 +101,19 @@ impl Admission {
             .map_err(|e| HashError(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let _held = (self, permit);
-            verify(&password, &phc)
+            work()
         })
         .await
         .map_err(|e| HashError(e.to_string()))
     }
-}
 
-impl Admission {
-    /// Hashes a new password on the blocking pool, under the same gate as verification.
+    pub async fn verify(self, password: String, phc: String) -> Result<bool, HashError> {
+        self.on_core(move || verify(&password, &phc)).await
+    }
+
+    /// Hashes a new password, under the same gate as verification.
     pub async fn hash(self, password: String) -> Result<String, HashError> {
-        let permit: OwnedSemaphorePermit = self
-            .gate
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let _held = (self, permit);
-            hash(&password)
-        })
-        .await
-        .map_err(|e| HashError(e.to_string()))?
+        self.on_core(move || hash(&password)).await?
     }
 }
 
