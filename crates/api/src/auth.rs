@@ -23,7 +23,16 @@ pub struct Authed {
     pub actor: Actor,
     pub token_hash: String,
     pub expires_at_ms: i64,
+    pub must_change_password: bool,
 }
+
+/// What a user whose password was set by someone else may still do: change it, see who he is,
+/// sign out. Everything else answers `403 password_change_required`.
+const BEFORE_OWN_PASSWORD: &[&str] = &[
+    "/api/v1/auth/password",
+    "/api/v1/auth/me",
+    "/api/v1/auth/logout",
+];
 
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -36,28 +45,51 @@ fn new_token() -> Result<String, ApiError> {
 }
 
 /// Sessions recently read from the store, so a busy client does not cost two queries per request.
-/// An entry is trusted for `SESSION_CACHE_SECS`: a logout on another node, or a grant change,
-/// takes effect within that time; a logout on this node takes effect at once.
+/// An entry is trusted for `SESSION_CACHE_SECS`: a logout on another node takes effect within
+/// that time; a logout on this node at once. Administrative changes to a user (disabled, grant
+/// removed, password reset) drop his entries at once on the node that made them and, through the
+/// admin watch reading the audit log, within a fraction of a second on every other node.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (Actor, i64, std::time::Instant)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
+}
+
+struct CachedSession {
+    actor: Actor,
+    expires_at_ms: i64,
+    must_change_password: bool,
+    at: std::time::Instant,
 }
 
 pub const SESSION_CACHE_SECS: u64 = 30;
 
 impl SessionCache {
-    fn get(&self, token_hash: &str, now_ms: i64) -> Option<(Actor, i64)> {
+    fn get(&self, token_hash: &str, now_ms: i64) -> Option<(Actor, i64, bool)> {
         let map = self.entries.lock().ok()?;
-        let (actor, expires, at) = map.get(token_hash)?;
-        (at.elapsed().as_secs() < SESSION_CACHE_SECS && *expires > now_ms)
-            .then(|| (actor.clone(), *expires))
+        let c = map.get(token_hash)?;
+        (c.at.elapsed().as_secs() < SESSION_CACHE_SECS && c.expires_at_ms > now_ms)
+            .then(|| (c.actor.clone(), c.expires_at_ms, c.must_change_password))
     }
-    fn put(&self, token_hash: String, actor: Actor, expires: i64) {
+    fn put(&self, token_hash: String, actor: Actor, expires: i64, must_change_password: bool) {
         if let Ok(mut map) = self.entries.lock() {
             if map.len() > 50_000 {
                 map.clear();
             }
-            map.insert(token_hash, (actor, expires, std::time::Instant::now()));
+            map.insert(
+                token_hash,
+                CachedSession {
+                    actor,
+                    expires_at_ms: expires,
+                    must_change_password,
+                    at: std::time::Instant::now(),
+                },
+            );
+        }
+    }
+    /// Drops every cached session of one user (by username), so his next request reads the store.
+    pub fn forget_user(&self, username: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|_, c| c.actor.username != username);
         }
     }
     pub fn remove(&self, token_hash: &str) {
@@ -88,11 +120,22 @@ impl FromRequestParts<AppState> for Authed {
             })?;
         let th = token_hash(token);
         let now = state.now().timestamp_millis();
-        if let Some((actor, expires_at_ms)) = state.sessions.get(&th, now) {
+        let must_change = |must: bool| {
+            if must && !BEFORE_OWN_PASSWORD.contains(&parts.uri.path()) {
+                return Err(ApiError::forbidden(
+                    "password_change_required",
+                    "your password was set by an administrator: change it first (POST /api/v1/auth/password)",
+                ));
+            }
+            Ok(())
+        };
+        if let Some((actor, expires_at_ms, must)) = state.sessions.get(&th, now) {
+            must_change(must)?;
             return Ok(Authed {
                 actor,
                 token_hash: th,
                 expires_at_ms,
+                must_change_password: must,
             });
         }
         let s = state
@@ -106,13 +149,18 @@ impl FromRequestParts<AppState> for Authed {
             display_name: s.user.display_name,
             grants: s.grants,
         };
-        state
-            .sessions
-            .put(th.clone(), actor.clone(), s.expires_at_ms);
+        state.sessions.put(
+            th.clone(),
+            actor.clone(),
+            s.expires_at_ms,
+            s.user.must_change_password,
+        );
+        must_change(s.user.must_change_password)?;
         Ok(Authed {
             actor,
             token_hash: th,
             expires_at_ms: s.expires_at_ms,
+            must_change_password: s.user.must_change_password,
         })
     }
 }
@@ -247,6 +295,7 @@ pub async fn login(
         "token": token,
         "token_type": "Bearer",
         "expires_at": crate::dto::time_ms(expires),
+        "must_change_password": user.must_change_password,
         "user": {
             "id": user.id,
             "username": user.username,
@@ -322,6 +371,8 @@ pub async fn change_password(
     for t in &ended {
         state.sessions.remove(t);
     }
+    // This session's cached entry still says the password must change.
+    state.sessions.remove(&auth.token_hash);
     state
         .store
         .audit(&AuditEntry {
@@ -356,6 +407,7 @@ pub async fn me(
         "username": auth.actor.username,
         "display_name": auth.actor.display_name,
         "expires_at": crate::dto::time_ms(auth.expires_at_ms),
+        "must_change_password": auth.must_change_password,
         "grants": auth.actor.grants.iter().map(|g| json!({
             "role": g.role, "role_zh": g.role.name_zh(), "unit": g.unit,
             "unit_name": juris.org.get(&g.unit).map(|u| u.name.clone()),

@@ -122,6 +122,40 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "unknown_report" => ("没有这种报表", "No such report"),
         "calendar_year_missing" => ("缺少该年度节假日数据", "No holiday data for that year"),
         "unavailable" => ("服务暂时不可用，请重试", "Temporarily unavailable; retry"),
+        "unit_closed" => (
+            "该单位已撤销，不再接收新工单",
+            "The unit is closed and takes no new cases",
+        ),
+        "password_change_required" => (
+            "请先修改初始密码",
+            "Change the password you were given before doing anything else",
+        ),
+        "unknown_user" => ("用户不存在", "No such user"),
+        "username_taken" => ("用户名已被使用", "The username is taken"),
+        "grant_exists" => ("该用户已有此角色", "The user already has this grant"),
+        "grant_not_found" => ("该用户没有此角色", "The user has no such grant"),
+        "own_account" => ("不能对自己的账号执行此操作", "Not on your own account"),
+        "unit_exists" => ("单位编码已存在", "A unit with this id exists"),
+        "unit_has_open_cases" => (
+            "该单位仍有未办结工单，请先改派",
+            "The unit still holds open cases; redispatch them first",
+        ),
+        "unit_has_open_children" => (
+            "该单位下仍有未撤销的下级单位",
+            "Units under this one are still open",
+        ),
+        "root_unit" => (
+            "不能移动或撤销根单位",
+            "The root unit cannot be moved or closed",
+        ),
+        "move_into_own_subtree" => (
+            "不能移到自己的下级单位之下",
+            "A unit cannot move under its own subtree",
+        ),
+        "category_exists" => ("分类编码已存在", "A category with this id exists"),
+        "unknown_category" => ("分类不存在", "No such category"),
+        "invalid_policy" => ("时限规则有误", "The deadline policy is invalid"),
+        "invalid_calendar" => ("节假日文件有误", "The holiday file is invalid"),
         _ => ("服务器内部错误", "Internal server error"),
     }
 }
@@ -255,6 +289,16 @@ impl From<StoreError> for ApiError {
                     "unavailable",
                     "the write was not committed; retry with the same Idempotency-Key",
                 )
+            }
+            StoreError::Refused { code, message } => {
+                let status = match code {
+                    "unknown_user" | "unknown_category" | "grant_not_found" => {
+                        StatusCode::NOT_FOUND
+                    }
+                    "invalid_calendar" => StatusCode::UNPROCESSABLE_ENTITY,
+                    _ => StatusCode::CONFLICT,
+                };
+                ApiError::new(status, code, message)
             }
             other => ApiError::internal(other),
         }

@@ -196,6 +196,17 @@ fn invalid(field: &'static str, message: impl Into<String>) -> DomainError {
     }
 }
 
+/// A closed unit is sent no new work (dispatch, redispatch, summons).
+fn refuse_closed(org: &OrgTree, unit: &UnitId) -> Result<(), DomainError> {
+    if org.is_closed(unit) {
+        return Err(DomainError::Unknown {
+            code: "unit_closed",
+            message: format!("unit {unit} is closed and takes no new cases"),
+        });
+    }
+    Ok(())
+}
+
 fn check_text(field: &'static str, s: &str, max: usize, required: bool) -> Result<(), DomainError> {
     if required && s.trim().is_empty() {
         return Err(invalid(field, "must not be empty"));
@@ -247,6 +258,14 @@ impl CaseDraft {
             && categories.get(c).is_none()
         {
             return Err(invalid("category", format!("unknown category {c:?}")));
+        }
+        if let Some(c) = &self.category
+            && categories.is_retired(c)
+        {
+            return Err(invalid(
+                "category",
+                format!("category {c:?} is retired; choose a current one"),
+            ));
         }
         if let Some(p) = self.location {
             let ok = p.lon.is_finite()
@@ -1264,6 +1283,7 @@ impl Case {
                     if !ctx.org.contains(u) {
                         return Err(invalid("unit", format!("unknown unit {u}")));
                     }
+                    refuse_closed(ctx.org, u)?;
                     if !actor.may_act_on(ctx.org, DISPATCHING, u) {
                         return Err(forbidden(
                             "out_of_scope",
@@ -1322,6 +1342,7 @@ impl Case {
                 if !ctx.org.contains(unit) {
                     return Err(invalid("unit", format!("unknown unit {unit}")));
                 }
+                refuse_closed(ctx.org, unit)?;
                 if !ctx.org.is_strictly_within(unit, &assigned) {
                     return Err(forbidden(
                         "out_of_scope",
@@ -1682,6 +1703,7 @@ impl Case {
                             message: format!("no unit {u}"),
                         });
                     }
+                    refuse_closed(ctx.org, u)?;
                     if u == &assigned || self.co_units.contains(u) || summoned.contains(u) {
                         return Err(invalid(
                             "units",

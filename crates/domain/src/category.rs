@@ -22,6 +22,8 @@ pub struct Category {
 #[derive(Debug, Clone, Default)]
 pub struct CategoryTree {
     by_id: BTreeMap<String, Category>,
+    /// Retired categories: old cases keep them; new cases may not be filed under them.
+    retired: std::collections::BTreeSet<String>,
 }
 
 impl CategoryTree {
@@ -40,7 +42,21 @@ impl CategoryTree {
                 return Err(format!("category {} names missing parent {p}", c.id));
             }
         }
-        Ok(Self { by_id })
+        Ok(Self {
+            by_id,
+            retired: Default::default(),
+        })
+    }
+    /// Marks categories retired (unknown ids are ignored).
+    pub fn with_retired(mut self, retired: impl IntoIterator<Item = String>) -> Self {
+        self.retired = retired
+            .into_iter()
+            .filter(|c| self.by_id.contains_key(c))
+            .collect();
+        self
+    }
+    pub fn is_retired(&self, id: &str) -> bool {
+        self.retired.contains(id)
     }
     pub fn get(&self, id: &str) -> Option<&Category> {
         self.by_id.get(id)

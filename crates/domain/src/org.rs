@@ -117,6 +117,8 @@ pub struct OrgTree {
     root: Option<UnitId>,
     /// Areas of the units that have one, deepest first, so the first hit is the smallest unit.
     areas: Vec<crate::geo::Area>,
+    /// Units closed by an admin: they keep their history and take no new cases.
+    closed: std::collections::HashSet<UnitId>,
 }
 
 impl OrgTree {
@@ -174,6 +176,7 @@ impl OrgTree {
             paths,
             root: Some(roots[0].clone()),
             areas: Vec::new(),
+            closed: Default::default(),
         })
     }
 
@@ -195,6 +198,20 @@ impl OrgTree {
         keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
         self.areas = keyed.into_iter().map(|(_, a)| a).collect();
         self
+    }
+
+    /// Marks units closed (unknown ids are ignored).
+    pub fn with_closed(mut self, closed: impl IntoIterator<Item = UnitId>) -> Self {
+        self.closed = closed
+            .into_iter()
+            .filter(|u| self.units.contains_key(u))
+            .collect();
+        self
+    }
+
+    /// A closed unit keeps its history but is sent no new cases.
+    pub fn is_closed(&self, id: &UnitId) -> bool {
+        self.closed.contains(id)
     }
 
     /// The smallest unit whose area holds the point.

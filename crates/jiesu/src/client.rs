@@ -106,6 +106,26 @@ impl Client {
         .await
     }
 
+    /// Any method with a JSON body (PUT, PATCH).
+    pub async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<Response> {
+        self.send(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            serde_json::to_vec(body)?,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Response> {
+        self.send("DELETE", path, &[], Bytes::new()).await
+    }
+
     pub async fn post_with(
         &self,
         path: &str,

@@ -408,6 +408,7 @@ pub async fn install(store: &Store, county: &County, now: Time) -> anyhow::Resul
                     display_name: u.display_name.clone(),
                     password_hash: hash,
                     phone: None,
+                    must_change_password: false,
                     grants: vec![Grant {
                         role: u.role,
                         unit: u.unit.clone(),

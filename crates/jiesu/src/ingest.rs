@@ -164,6 +164,7 @@ impl Ingest {
                         display_name: "智慧监管系统".into(),
                         password_hash: "!".into(),
                         phone: None,
+                        must_change_password: false,
                         grants: vec![Grant {
                             role: Role::Dispatcher,
                             unit: root.clone(),

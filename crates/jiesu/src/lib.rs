@@ -1,6 +1,7 @@
 //! The `jiesu` binary's library: demo county, load generator and HTTP client used by the CLI,
 //! the benchmarks and the end-to-end tests.
 
+pub mod admin_watch;
 pub mod bench_clock;
 pub mod bench_monitor;
 pub mod calendar_watch;

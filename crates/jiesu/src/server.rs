@@ -76,6 +76,7 @@ pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> an
                 display_name: "系统管理员".into(),
                 password_hash: hash,
                 phone: None,
+                must_change_password: true,
                 grants: vec![Grant {
                     role: Role::Admin,
                     unit: UnitId::new("root"),
@@ -88,7 +89,9 @@ pub async fn bootstrap_if_empty(store: &Store, data_dir: &Path, now: Time) -> an
         &data_dir.join("admin-password.txt"),
         format!("admin\t{pw}\n").as_bytes(),
     )?;
-    println!("first start: created user admin with password {pw} (also in admin-password.txt)");
+    println!(
+        "first start: created user admin with password {pw} (also in admin-password.txt); it must be changed at the first sign-in"
+    );
     Ok(())
 }
 
@@ -173,6 +176,7 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
         .with_context(|| format!("cannot listen on {listen}"))?;
     start_housekeeping(state.store.clone());
     crate::calendar_watch::start(state.clone());
+    crate::admin_watch::start(state.clone());
     crate::clock::start(state.clone(), node_name());
     println!("jiesu listening on http://{}", listener.local_addr()?);
     if !crate::console::built() {

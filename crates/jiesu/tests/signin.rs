@@ -165,3 +165,44 @@ async fn the_first_start_admin_password_file_is_private() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("admin\t") && text.len() > 10, "{text}");
 }
+
+/// The printed first-start password is the operator's to read off a console: it must be replaced
+/// before the admin does anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_admin_must_change_the_printed_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = jiesu::server::open(dir.path(), None).await.unwrap();
+    let now = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
+    jiesu::server::bootstrap_if_empty(&store, dir.path(), now)
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(dir.path().join("admin-password.txt")).unwrap();
+    let printed = text.trim_end().split('\t').nth(1).unwrap().to_string();
+    let state = jiesu::server::app_state(store).await.unwrap();
+    let (addr, _h) = jiesu::server::spawn(state, "127.0.0.1:0").await.unwrap();
+    let c = jiesu::client::Client::new(format!("http://{addr}"));
+    let r = c
+        .post(
+            "/api/v1/auth/login",
+            &serde_json::json!({"username": "admin", "password": printed}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["must_change_password"], true);
+    let admin = c.with_token(r.json()["token"].as_str().unwrap().to_string());
+    let r = admin.get("/api/v1/admin/users").await.unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["code"], "password_change_required");
+    let r = admin
+        .post(
+            "/api/v1/auth/password",
+            &serde_json::json!({"old_password": printed, "new_password": "县信息中心管理员口令-01"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 204);
+    let r = admin.get("/api/v1/admin/users").await.unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["items"][0]["must_change_password"], false);
+}

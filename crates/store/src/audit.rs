@@ -73,7 +73,7 @@ const AUDIT_LOCK: i64 = 0x6a_6965_7375_a0d1;
 const COLUMNS: &str =
     "id, at, actor_id, actor_name, address, action, target, detail, prev_hash, hash";
 
-fn stored(r: &sqlx::any::AnyRow) -> Result<StoredAudit, StoreError> {
+pub(crate) fn stored(r: &sqlx::any::AnyRow) -> Result<StoredAudit, StoreError> {
     Ok(StoredAudit {
         id: r.try_get(0)?,
         entry: AuditEntry {
@@ -96,55 +96,35 @@ impl Store {
     /// so two appends, on one node or two, never name the same predecessor.
     pub async fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
         let mut conn = self.read.acquire().await?;
+        self.begin_audited(&mut conn).await?;
+        let appended = append_audit(&mut conn, e).await;
+        end_audited(&mut conn, appended.is_ok()).await?;
+        appended?;
+        Ok(())
+    }
+
+    /// Begins a transaction holding the audit log's write lock, for a change that must commit
+    /// together with its audit entry (`append_audit`, then `end_audited`).
+    pub(crate) async fn begin_audited(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+    ) -> Result<(), sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
                 sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
             }
             Backend::Postgres => {
                 sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-            }
-        }
-        let appended = async {
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                let locked = sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(AUDIT_LOCK)
                     .execute(&mut *conn)
-                    .await?;
+                    .await;
+                if let Err(e) = locked {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                    return Err(e);
+                }
             }
-            let prev: Option<String> = sqlx::query_scalar(
-                "SELECT hash FROM audit_log WHERE hash <> '' ORDER BY id DESC LIMIT 1",
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
-            let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_string());
-            let hash = audit_hash(&prev, e);
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor_id, actor_name, address, action, target, detail, \
-                 prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(e.at_ms)
-            .bind(&e.actor_id)
-            .bind(&e.actor_name)
-            .bind(&e.address)
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(&e.detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
-            Ok::<_, sqlx::Error>(())
         }
-        .await;
-        // Never hand the connection back mid-transaction.
-        let end = if appended.is_ok() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        let ended = sqlx::raw_sql(end).execute(&mut *conn).await;
-        appended?;
-        ended?;
         Ok(())
     }
 
@@ -237,4 +217,44 @@ impl Store {
             }
         }
     }
+}
+
+/// Appends `e` to the chain inside a transaction begun by `Store::begin_audited`.
+pub(crate) async fn append_audit(
+    conn: &mut sqlx::AnyConnection,
+    e: &AuditEntry,
+) -> Result<(), sqlx::Error> {
+    let prev: Option<String> =
+        sqlx::query_scalar("SELECT hash FROM audit_log WHERE hash <> '' ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev = prev.unwrap_or_else(|| GENESIS_HASH.to_string());
+    let hash = audit_hash(&prev, e);
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor_name, address, action, target, detail, \
+         prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(e.at_ms)
+    .bind(&e.actor_id)
+    .bind(&e.actor_name)
+    .bind(&e.address)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(&e.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Commits (or rolls back) the transaction of `begin_audited`; the connection is never handed
+/// back mid-transaction.
+pub(crate) async fn end_audited(
+    conn: &mut sqlx::AnyConnection,
+    commit: bool,
+) -> Result<(), sqlx::Error> {
+    let end = if commit { "COMMIT" } else { "ROLLBACK" };
+    sqlx::raw_sql(end).execute(&mut *conn).await?;
+    Ok(())
 }

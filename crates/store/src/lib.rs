@@ -5,6 +5,7 @@
 //! Writes go through one writer task per process that batches many requests into one transaction
 //! (group commit): a caller hears "done" only after that transaction has committed.
 
+pub mod admin;
 pub mod assessment;
 mod attachments;
 mod audit;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 use std::str::FromStr;
 use tokio::sync::{mpsc, oneshot};
 
+pub use admin::{AdminChange, AdminOutcome, UserListing};
 pub use attachments::{AttachmentMeta, NewAttachment};
 pub use audit::{AuditEntry, AuditFilter, AuditReport, StoredAudit, audit_hash};
 pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_hash};
@@ -63,6 +65,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("the write could not be committed: {0}")]
     Unavailable(String),
+    /// An administrative change refused by what is stored (a username taken, a grant missing).
+    #[error("{code}: {message}")]
+    Refused { code: &'static str, message: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("unsupported database URL {0:?}: use sqlite://FILE or postgres://…")]
@@ -108,6 +113,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../migrations/sqlite/0012_audit_chain.sql"),
     ),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_administration.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -148,6 +157,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         12,
         include_str!("../migrations/postgres/0012_audit_chain.sql"),
+    ),
+    (
+        13,
+        include_str!("../migrations/postgres/0013_administration.sql"),
     ),
 ];
 

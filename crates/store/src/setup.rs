@@ -18,6 +18,9 @@ pub struct NewUser {
     pub password_hash: String,
     pub phone: Option<String>,
     pub grants: Vec<Grant>,
+    /// Set by someone else (the first admin, an admin's create or reset): the user must choose
+    /// his own password before anything else.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +32,7 @@ pub struct UserRow {
     pub failed_logins: i64,
     pub locked_until_ms: i64,
     pub disabled: bool,
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -98,19 +102,7 @@ impl Store {
     pub async fn put_categories(&self, cats: &[Category]) -> Result<(), StoreError> {
         let mut tx = self.read.begin().await?;
         for c in cats {
-            sqlx::query(
-                "INSERT INTO categories (id, parent_id, name, name_en, default_kind, default_unit) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, name = excluded.name, name_en = excluded.name_en, \
-                 default_kind = excluded.default_kind, default_unit = excluded.default_unit",
-            )
-            .bind(&c.id)
-            .bind(c.parent.as_deref())
-            .bind(&c.name)
-            .bind(&c.name_en)
-            .bind(c.default_kind.map(|k| k.as_str()))
-            .bind(c.default_unit.as_ref().map(|u| u.as_str()))
-            .execute(&mut *tx)
-            .await?;
+            upsert_category(&mut *tx, c).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -140,17 +132,7 @@ impl Store {
 
     /// Stores one year's holiday schedule (the file's text is kept as published).
     pub async fn put_calendar_year(&self, body: &str) -> Result<CalendarYear, StoreError> {
-        let y = CalendarYear::parse_toml(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO calendar_years (year, source, body) VALUES ($1, $2, $3) \
-             ON CONFLICT (year) DO UPDATE SET source = excluded.source, body = excluded.body",
-        )
-        .bind(i64::from(y.year))
-        .bind(&y.source)
-        .bind(body)
-        .execute(&self.read)
-        .await?;
-        Ok(y)
+        upsert_calendar_year(&self.read, body).await
     }
 
     /// Each stored year's file, to notice an import made by another process or node.
@@ -216,9 +198,14 @@ impl Store {
             }
             units.push(u);
         }
+        let closed: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM units WHERE closed_at IS NOT NULL")
+                .fetch_all(&self.read)
+                .await?;
         let org = OrgTree::new(units)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .with_areas(areas);
+            .with_areas(areas)
+            .with_closed(closed.into_iter().map(UnitId));
         let hours = match self.get_setting("office_hours").await? {
             Some(h) => OfficeHours::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             None => OfficeHours::default(),
@@ -230,8 +217,13 @@ impl Store {
             }
             None => DeadlinePolicy::default(),
         };
-        let categories =
-            CategoryTree::new(self.load_categories().await?).map_err(StoreError::Corrupt)?;
+        let retired: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM categories WHERE retired_at IS NOT NULL")
+                .fetch_all(&self.read)
+                .await?;
+        let categories = CategoryTree::new(self.load_categories().await?)
+            .map_err(StoreError::Corrupt)?
+            .with_retired(retired);
         Ok(Jurisdiction {
             org,
             calendar,
@@ -243,7 +235,8 @@ impl Store {
     pub async fn create_user(&self, u: &NewUser, now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.read.begin().await?;
         sqlx::query(
-            "INSERT INTO users (id, username, display_name, password_hash, phone, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (id, username, display_name, password_hash, phone, created_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&u.id)
         .bind(&u.username)
@@ -251,6 +244,7 @@ impl Store {
         .bind(&u.password_hash)
         .bind(u.phone.as_deref())
         .bind(now_ms)
+        .bind(i64::from(u.must_change_password))
         .execute(&mut *tx)
         .await?;
         for g in &u.grants {
@@ -267,7 +261,7 @@ impl Store {
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<UserRow>, StoreError> {
         let r = sqlx::query(
-            "SELECT id, username, display_name, password_hash, failed_logins, locked_until, disabled FROM users WHERE username = $1",
+            "SELECT id, username, display_name, password_hash, failed_logins, locked_until, disabled, must_change_password FROM users WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(&self.read)
@@ -317,7 +311,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<SessionRow>, StoreError> {
         let r = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.password_hash, u.failed_logins, u.locked_until, u.disabled, s.expires_at \
+            "SELECT u.id, u.username, u.display_name, u.password_hash, u.failed_logins, u.locked_until, u.disabled, u.must_change_password, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
@@ -333,7 +327,7 @@ impl Store {
         Ok(Some(SessionRow {
             user,
             grants,
-            expires_at_ms: r.try_get(7)?,
+            expires_at_ms: r.try_get(8)?,
         }))
     }
 
@@ -346,7 +340,7 @@ impl Store {
         keep: &str,
     ) -> Result<Vec<String>, StoreError> {
         let mut tx = self.read.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
             .bind(password_hash)
             .bind(user_id)
             .execute(&mut *tx)
@@ -384,8 +378,51 @@ impl Store {
     }
 }
 
+/// Adds a category or changes an existing one (used by the demo's install and by admins).
+pub(crate) async fn upsert_category<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    c: &Category,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO categories (id, parent_id, name, name_en, default_kind, default_unit) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id, name = excluded.name, name_en = excluded.name_en, \
+         default_kind = excluded.default_kind, default_unit = excluded.default_unit",
+    )
+    .bind(&c.id)
+    .bind(c.parent.as_deref())
+    .bind(&c.name)
+    .bind(&c.name_en)
+    .bind(c.default_kind.map(|k| k.as_str()))
+    .bind(c.default_unit.as_ref().map(|u| u.as_str()))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Stores one year's holiday schedule, replacing that year's (the file's text kept as published).
+pub(crate) async fn upsert_calendar_year<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    body: &str,
+) -> Result<CalendarYear, StoreError> {
+    let y = CalendarYear::parse_toml(body).map_err(|e| StoreError::Refused {
+        code: "invalid_calendar",
+        message: e.to_string(),
+    })?;
+    sqlx::query(
+        "INSERT INTO calendar_years (year, source, body) VALUES ($1, $2, $3) \
+         ON CONFLICT (year) DO UPDATE SET source = excluded.source, body = excluded.body",
+    )
+    .bind(i64::from(y.year))
+    .bind(&y.source)
+    .bind(body)
+    .execute(db)
+    .await?;
+    Ok(y)
+}
+
 fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let disabled: i64 = r.try_get(6)?;
+    let must_change: i64 = r.try_get(7)?;
     Ok(UserRow {
         id: r.try_get(0)?,
         username: r.try_get(1)?,
@@ -394,5 +431,6 @@ fn user_row(r: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
         failed_logins: r.try_get(4)?,
         locked_until_ms: r.try_get(5)?,
         disabled: disabled != 0,
+        must_change_password: must_change != 0,
     })
 }

@@ -1030,7 +1030,7 @@ impl ProjectionRow {
     }
 }
 
-fn parse_case(doc: &str) -> Result<Case, StoreError> {
+pub(crate) fn parse_case(doc: &str) -> Result<Case, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("case document: {e}")))
 }
 

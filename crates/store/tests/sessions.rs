@@ -28,6 +28,7 @@ async fn sessions_expire_and_logout_deletes_them() {
                 display_name: "接线员".into(),
                 password_hash: "x".into(),
                 phone: None,
+                must_change_password: false,
                 grants: vec![Grant {
                     role: Role::Operator,
                     unit: UnitId::new("c"),

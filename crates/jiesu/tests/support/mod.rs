@@ -172,6 +172,7 @@ impl Node {
                 let (addr, _h) = jiesu::server::spawn(state.clone(), "127.0.0.1:0")
                     .await
                     .unwrap();
+                jiesu::admin_watch::start(state.clone());
                 jiesu::clock::start(state, name);
                 tx.send((
                     format!("http://{addr}"),
