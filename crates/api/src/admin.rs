@@ -24,6 +24,16 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::problem::ApiError;
 use crate::{AppState, password};
 
+/// An optional field given must carry a value: `null` is refused, so a body says exactly what
+/// changes.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 fn invalid(field: &str, detail: impl Into<String>) -> ApiError {
     ApiError::unprocessable("validation_failed", detail).on_field(field)
 }
@@ -286,8 +296,9 @@ pub struct NewUserRequest {
     username: String,
     display_name: String,
     password: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     phone: Option<String>,
+    #[serde(deserialize_with = "crate::extract::objects")]
     grants: Vec<GrantRequest>,
 }
 
@@ -631,9 +642,9 @@ pub async fn create_unit(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitChange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     parent: Option<String>,
 }
 
@@ -663,11 +674,10 @@ pub async fn change_unit(
                 return Err(conflict("root_unit", "the root unit cannot be moved"));
             }
             if juris.org.is_within(&p, &unit) {
-                return Err(ApiError::unprocessable(
+                return Err(conflict(
                     "move_into_own_subtree",
                     format!("{p} lies within {unit}"),
-                )
-                .on_field("parent"));
+                ));
             }
             need_admin_over(&auth.actor, &juris.org, &p)?;
             if juris.org.is_closed(&p) {
@@ -794,13 +804,13 @@ pub async fn close_unit(
 #[serde(deny_unknown_fields)]
 pub struct NewCategoryRequest {
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     parent: Option<String>,
     name: String,
     name_en: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     default_kind: Option<Kind>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     default_unit: Option<String>,
 }
 
@@ -866,13 +876,13 @@ pub async fn create_category(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryChange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     name_en: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     default_kind: Option<Kind>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     default_unit: Option<String>,
 }
 
@@ -963,6 +973,11 @@ pub async fn retire_category(
 
 // ---- deadline policy and calendar -----------------------------------------------------------
 
+/// The longest policy or holiday file taken (the routes take bodies up to `MAX_TOML_BODY`).
+pub const MAX_TOML_CHARS: usize = 65_536;
+/// Room for that many characters, each escaped in JSON.
+pub const MAX_TOML_BODY: usize = 1024 * 1024;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TomlBody {
@@ -990,11 +1005,11 @@ pub async fn put_policy(
     State(state): State<AppState>,
     auth: Authed,
     ClientAddr(ip): ClientAddr,
-    ApiJson(req): ApiJson<TomlBody>,
+    ApiJson(req): ApiJson<TomlBody, MAX_TOML_BODY>,
 ) -> Result<impl IntoResponse, ApiError> {
     need_root_admin(&auth.actor, &state.juris().org)?;
-    if req.toml.len() > 64 * 1024 {
-        return Err(invalid("toml", "at most 64 KiB"));
+    if req.toml.chars().count() > MAX_TOML_CHARS {
+        return Err(invalid("toml", "at most 65,536 characters"));
     }
     DeadlinePolicy::from_toml(&req.toml)
         .map_err(|e| ApiError::unprocessable("invalid_policy", e.to_string()).on_field("toml"))?;
@@ -1029,11 +1044,11 @@ pub async fn import_calendar_year(
     State(state): State<AppState>,
     auth: Authed,
     ClientAddr(ip): ClientAddr,
-    ApiJson(req): ApiJson<TomlBody>,
+    ApiJson(req): ApiJson<TomlBody, MAX_TOML_BODY>,
 ) -> Result<impl IntoResponse, ApiError> {
     need_root_admin(&auth.actor, &state.juris().org)?;
-    if req.toml.len() > 64 * 1024 {
-        return Err(invalid("toml", "at most 64 KiB"));
+    if req.toml.chars().count() > MAX_TOML_CHARS {
+        return Err(invalid("toml", "at most 65,536 characters"));
     }
     let year = jiesu_domain::CalendarYear::parse_toml(&req.toml)
         .map_err(|e| ApiError::unprocessable("invalid_calendar", e.to_string()).on_field("toml"))?;

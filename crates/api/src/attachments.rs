@@ -107,8 +107,15 @@ pub async fn upload(
     loop {
         let field = multipart.next_field().await.map_err(multipart_error)?;
         let Some(mut field) = field else { break };
-        if field.name() != Some("file") {
-            continue;
+        // One part, `file`: anything else is refused rather than silently dropped.
+        if field.name() != Some("file") || file.is_some() {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                format!(
+                    "one part only, named `file` (got {:?})",
+                    field.name().unwrap_or_default()
+                ),
+            ));
         }
         let name = field.file_name().map(str::to_string);
         let mut bytes = Vec::new();
@@ -119,7 +126,6 @@ pub async fn upload(
             bytes.extend_from_slice(&chunk);
         }
         file = Some((name, bytes));
-        break;
     }
     let Some((name, bytes)) = file else {
         return Err(with_field(ApiError::unprocessable(

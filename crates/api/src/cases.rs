@@ -32,9 +32,9 @@ pub struct IntakeRequest {
     description: Option<String>,
     #[serde(default)]
     address: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::object_opt")]
     location: Option<GeoPoint>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::object_opt")]
     reporter: Option<ReporterInput>,
 }
 
@@ -635,16 +635,8 @@ fn case_filter(
     let page_size = q.page_size.unwrap_or(20).clamp(1, 100);
     let (limit, offset) = match q.page {
         Some(0) => return Err(bad("page counts from 1".into())),
-        Some(p) => {
-            let offset = (p - 1).saturating_mul(page_size);
-            if i64::from(offset) >= jiesu_store::COUNT_CAP {
-                return Err(bad(format!(
-                    "pages reach the first {} cases: narrow the filter",
-                    jiesu_store::COUNT_CAP
-                )));
-            }
-            (page_size, offset)
-        }
+        // Pages reach the first COUNT_CAP cases; a page past them is empty (`list_cases`).
+        Some(p) => (page_size, (p - 1).saturating_mul(page_size)),
         None => (q.limit.unwrap_or(50).clamp(1, 200), 0),
     };
     Ok(CaseFilter {
@@ -673,9 +665,17 @@ pub async fn list_cases(
 ) -> Result<impl IntoResponse, ApiError> {
     let juris = state.juris();
     let now = state.now();
-    let filter = case_filter(&q, &auth, &juris, now)?;
+    let mut filter = case_filter(&q, &auth, &juris, now)?;
     let limit = filter.limit;
-    let (cases, total) = state.store.list_page(&filter, q.page.is_some()).await?;
+    // A page past the first COUNT_CAP cases is empty: its total is still counted.
+    let beyond = i64::from(filter.offset) >= jiesu_store::COUNT_CAP;
+    if beyond {
+        (filter.offset, filter.limit) = (0, 1);
+    }
+    let (mut cases, total) = state.store.list_page(&filter, q.page.is_some()).await?;
+    if beyond {
+        cases.clear();
+    }
     let next_cursor = (cases.len() == limit as usize)
         .then(|| {
             cases

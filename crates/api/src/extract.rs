@@ -8,10 +8,11 @@ use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
 
-/// JSON body: checks the media type, the size, UTF-8 and the shape, each with its own code.
-pub struct ApiJson<T>(pub T);
+/// JSON body: checks the media type, the size (at most `LIMIT` bytes), UTF-8 and the shape, each
+/// with its own code.
+pub struct ApiJson<T, const LIMIT: usize = { crate::MAX_BODY_BYTES }>(pub T);
 
-impl<S, T> FromRequest<S> for ApiJson<T>
+impl<S, T, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT>
 where
     S: Send + Sync,
     T: DeserializeOwned,
@@ -37,7 +38,7 @@ where
             ));
         }
         let _ = state;
-        let bytes = read_limited(req.into_body()).await?;
+        let bytes = read_limited(req.into_body(), LIMIT).await?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -46,7 +47,7 @@ where
 /// and reads our 413 instead of a connection reset.
 const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 
-async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
+async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut buf = Vec::new();
@@ -57,20 +58,17 @@ async fn read_limited(body: axum::body::Body) -> Result<Bytes, ApiError> {
             continue;
         };
         seen += data.len();
-        if seen <= crate::MAX_BODY_BYTES {
+        if seen <= limit {
             buf.extend_from_slice(&data);
-        } else if seen > DRAIN_LIMIT {
+        } else if seen > DRAIN_LIMIT.max(limit) {
             break;
         }
     }
-    if seen > crate::MAX_BODY_BYTES {
+    if seen > limit {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!(
-                "the body exceeds the limit of {} bytes",
-                crate::MAX_BODY_BYTES
-            ),
+            format!("the body exceeds the limit of {limit} bytes"),
         ));
     }
     Ok(Bytes::from(buf))
@@ -100,6 +98,48 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             _ => ApiError::bad_request("invalid_json", e.to_string()),
         }
     })
+}
+
+/// A nested object field. serde's derived structs also take a JSON array of their fields in
+/// order; the API takes objects only, as its document says.
+pub fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    if !v.is_object() {
+        return Err(D::Error::custom(format!("expected an object, got {v}")));
+    }
+    T::deserialize(v).map_err(D::Error::custom)
+}
+
+/// An optional nested object (`null` is absent).
+pub fn object_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(None),
+        v => object(v).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A list of objects.
+pub fn objects<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize;
+    Vec::<serde_json::Value>::deserialize(d)?
+        .into_iter()
+        .map(|v| object(v).map_err(serde::de::Error::custom))
+        .collect()
 }
 
 /// Query string, with problem+json on failure.

@@ -128,6 +128,62 @@ impl AppState {
     }
 }
 
+/// What a parameter accepts, as the OpenAPI document states it. `Component` names a schema the
+/// document builds from the jurisdiction in force (units, categories, states…).
+#[derive(Debug, Clone, Copy)]
+pub enum Schema {
+    Text,
+    /// An integer in `min..=max`.
+    Int(i64, i64),
+    Bool,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339.
+    DateTime,
+    Enum(&'static [&'static str]),
+    Pattern(&'static str),
+    Component(&'static str),
+}
+
+/// A query parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub desc: &'static str,
+    pub schema: Schema,
+    pub required: bool,
+}
+
+const fn q(name: &'static str, desc: &'static str, schema: Schema) -> Param {
+    Param {
+        name,
+        desc,
+        schema,
+        required: false,
+    }
+}
+
+const fn q_required(name: &'static str, desc: &'static str, schema: Schema) -> Param {
+    Param {
+        name,
+        desc,
+        schema,
+        required: true,
+    }
+}
+
+/// A list cursor: the `next_cursor` of the page before (received time in ms, '.', case id).
+pub const CURSOR: &str = r"^[+-]?[0-9]{1,18}\.[\s\S]*$";
+/// A case number (14 digits) or a phone number; blank is no filter.
+pub const CASE_OR_PHONE: &str = r"^\s*([0-9-]{7,20})?\s*$";
+/// A period: a year, an ISO week, a quarter, a month or a day (weeks 53 and days 29-31 exist only
+/// in some years and months: the document leaves them out, the handler takes them where they exist).
+pub const PERIOD: &str =
+    r"^[0-9]{4}(-W(0[1-9]|[1-4][0-9]|5[0-2])|-Q[1-4]|-(0[1-9]|1[0-2])(-(0[1-9]|1[0-9]|2[0-8]))?)?$";
+
+/// `u32` query values: any of them is accepted (limits are clamped, not refused).
+const U32: Schema = Schema::Int(0, u32::MAX as i64);
+
 /// One row per route: the router and the OpenAPI document are both built from this table.
 pub struct RouteDoc {
     pub method: &'static str,
@@ -138,8 +194,8 @@ pub struct RouteDoc {
     pub auth: bool,
     /// Name of the request body schema in `openapi::schemas()`.
     pub body: Option<&'static str>,
-    /// Query parameters: (name, description).
-    pub query: &'static [(&'static str, &'static str)],
+    /// Query parameters.
+    pub query: &'static [Param],
     pub ok: u16,
 }
 
@@ -208,27 +264,67 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            ("cursor", "next_cursor of the previous page"),
-            ("limit", "1-200, default 50 (without page)"),
-            (
-                "page",
-                "page number from 1: the answer adds total (counted up to 10,000)",
+            q(
+                "cursor",
+                "next_cursor of the previous page",
+                Schema::Pattern(CURSOR),
             ),
-            ("page_size", "1-100, default 20 (with page)"),
-            ("state", "case state; several comma-separated"),
-            ("unit", "only cases held within this unit's subtree"),
-            ("category", "a category and those below it"),
-            ("channel", "intake channel"),
-            (
+            q(
+                "limit",
+                "default 50; more than 200 counts as 200, 0 as 1 (without page)",
+                U32,
+            ),
+            q(
+                "page",
+                "page number from 1: the answer adds total (counted up to 10,000); a page past the first 10,000 cases is empty",
+                Schema::Int(1, u32::MAX as i64),
+            ),
+            q(
+                "page_size",
+                "default 20; more than 100 counts as 100, 0 as 1 (with page)",
+                U32,
+            ),
+            q(
+                "state",
+                "case state; several comma-separated",
+                Schema::Component("CaseStateList"),
+            ),
+            q(
+                "unit",
+                "only cases held within this unit's subtree",
+                Schema::Component("UnitId"),
+            ),
+            q(
+                "category",
+                "a category and those below it",
+                Schema::Component("CategoryId"),
+            ),
+            q("channel", "intake channel", Schema::Component("Channel")),
+            q(
                 "grid",
                 "a unit with an area (street, community, grid): cases located in it",
+                Schema::Component("UnitId"),
             ),
-            ("overdue", "true: open cases past their resolve deadline"),
-            ("from", "received on or after this Beijing day (YYYY-MM-DD)"),
-            ("to", "received on or before this Beijing day (YYYY-MM-DD)"),
-            (
+            q(
+                "overdue",
+                "true: open cases past their resolve deadline",
+                Schema::Bool,
+            ),
+            q(
+                "mine",
+                "true: only the cases the caller reported",
+                Schema::Bool,
+            ),
+            q(
+                "from",
+                "received on or after this Beijing day",
+                Schema::Date,
+            ),
+            q("to", "received on or before this Beijing day", Schema::Date),
+            q(
                 "q",
-                "a case number, or a reporter's phone (roles that call reporters)",
+                "a case number, or a reporter's phone (roles that call reporters); blank is no filter",
+                Schema::Pattern(CASE_OR_PHONE),
             ),
         ],
         ok: 200,
@@ -242,15 +338,48 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            ("state", "case state; several comma-separated"),
-            ("unit", "only cases held within this unit's subtree"),
-            ("category", "a category and those below it"),
-            ("channel", "intake channel"),
-            ("grid", "a unit with an area: cases located in it"),
-            ("overdue", "true: open cases past their resolve deadline"),
-            ("from", "received on or after this Beijing day (YYYY-MM-DD)"),
-            ("to", "received on or before this Beijing day (YYYY-MM-DD)"),
-            ("q", "a case number, or a reporter's phone"),
+            q(
+                "state",
+                "case state; several comma-separated",
+                Schema::Component("CaseStateList"),
+            ),
+            q(
+                "unit",
+                "only cases held within this unit's subtree",
+                Schema::Component("UnitId"),
+            ),
+            q(
+                "category",
+                "a category and those below it",
+                Schema::Component("CategoryId"),
+            ),
+            q("channel", "intake channel", Schema::Component("Channel")),
+            q(
+                "grid",
+                "a unit with an area: cases located in it",
+                Schema::Component("UnitId"),
+            ),
+            q(
+                "overdue",
+                "true: open cases past their resolve deadline",
+                Schema::Bool,
+            ),
+            q(
+                "mine",
+                "true: only the cases the caller reported",
+                Schema::Bool,
+            ),
+            q(
+                "from",
+                "received on or after this Beijing day",
+                Schema::Date,
+            ),
+            q("to", "received on or before this Beijing day", Schema::Date),
+            q(
+                "q",
+                "a case number, or a reporter's phone; blank is no filter",
+                Schema::Pattern(CASE_OR_PHONE),
+            ),
         ],
         ok: 200,
     },
@@ -307,15 +436,21 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            (
+            q(
                 "target",
-                "what the entries are about: a case id, or user:NAME",
+                "what the entries are about: a case id, user:NAME, unit:ID, category:ID",
+                Schema::Text,
             ),
-            (
+            q(
                 "action",
-                "reveal, sign_in, sign_in_failed or sign_in_locked",
+                "one action: sign_in, sign_in_failed, sign_in_locked, reveal_reporter, password_changed, user_created, grant_removed, unit_moved, …",
+                Schema::Text,
             ),
-            ("limit", "at most this many entries, 1-1000 (default 100)"),
+            q(
+                "limit",
+                "at most this many entries (default 100; more than 1000 counts as 1000)",
+                U32,
+            ),
         ],
         ok: 200,
     },
@@ -393,7 +528,7 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "cases",
         auth: true,
         body: None,
-        query: &[("limit", "1-200, default 50")],
+        query: &[q("limit", "default 50; more than 200 counts as 200", U32)],
         ok: 200,
     },
     RouteDoc {
@@ -437,7 +572,11 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "reference",
         auth: true,
         body: None,
-        query: &[("geometry", "include grid polygons (GeoJSON)")],
+        query: &[q(
+            "geometry",
+            "include grid polygons (GeoJSON)",
+            Schema::Bool,
+        )],
         ok: 200,
     },
     RouteDoc {
@@ -459,7 +598,14 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "reference",
         auth: true,
         body: None,
-        query: &[("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD")],
+        query: &[
+            q_required("from", "first day", Schema::Date),
+            q_required(
+                "to",
+                "last day (at most 400 days after from are listed; before from, none)",
+                Schema::Date,
+            ),
+        ],
         ok: 200,
     },
     RouteDoc {
@@ -504,11 +650,19 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            ("factor", "HJ 212 factor code, e.g. w21003"),
-            ("from", "RFC 3339, default 24 h before to"),
-            ("to", "RFC 3339, default now"),
-            ("kind", "rtd (default), min, hour, day"),
-            ("limit", "default 5000"),
+            q("factor", "HJ 212 factor code, e.g. w21003", Schema::Text),
+            q("from", "default 24 h before to", Schema::DateTime),
+            q("to", "default now", Schema::DateTime),
+            q(
+                "kind",
+                "rtd (default), min, hour, day",
+                Schema::Enum(&["rtd", "min", "hour", "day"]),
+            ),
+            q(
+                "limit",
+                "default 5000; more than 100,000 counts as 100,000",
+                U32,
+            ),
         ],
         ok: 200,
     },
@@ -520,7 +674,10 @@ pub const ROUTES: &[RouteDoc] = &[
         tag: "monitoring",
         auth: true,
         body: None,
-        query: &[("open", "true: only open alarms"), ("limit", "default 200")],
+        query: &[
+            q("open", "true: only open alarms", Schema::Bool),
+            q("limit", "default 200; more than 1000 counts as 1000", U32),
+        ],
         ok: 200,
     },
     RouteDoc {
@@ -532,9 +689,17 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            ("period", "hour (default) or day"),
-            ("from", "RFC 3339"),
-            ("to", "RFC 3339"),
+            q(
+                "period",
+                "hour (default) or day",
+                Schema::Enum(&["hour", "day"]),
+            ),
+            q(
+                "from",
+                "default 48 hours (or 31 days) before to",
+                Schema::DateTime,
+            ),
+            q("to", "default now", Schema::DateTime),
         ],
         ok: 200,
     },
@@ -547,11 +712,16 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            (
+            q_required(
                 "period",
                 "weekly: ISO week 2026-W45; monthly: 2026-10; quarterly: 2026-Q3",
+                Schema::Text,
             ),
-            ("format", "json (default) or xlsx"),
+            q(
+                "format",
+                "json (default) or xlsx",
+                Schema::Enum(&["json", "xlsx"]),
+            ),
         ],
         ok: 200,
     },
@@ -564,16 +734,20 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            ("group", "street, department or community (required)"),
-            (
-                "period",
-                "2026-10-15, 2026-W45, 2026-10, 2026-Q3 or 2026 (or from and to)",
+            q_required(
+                "group",
+                "the peer group ranked",
+                Schema::Enum(&["street", "department", "community"]),
             ),
-            ("from", "YYYY-MM-DD, with to (inclusive, at most 366 days)"),
-            ("to", "YYYY-MM-DD, with from"),
-            (
+            q_required(
+                "period",
+                "2026-10-15, 2026-W45, 2026-10, 2026-Q3 or 2026. Instead of period, from and to (YYYY-MM-DD, inclusive, at most 366 days) may be given together",
+                Schema::Pattern(PERIOD),
+            ),
+            q(
                 "within",
                 "only units within this unit, e.g. one street's communities",
+                Schema::Component("UnitId"),
             ),
         ],
         ok: 200,
@@ -587,9 +761,10 @@ pub const ROUTES: &[RouteDoc] = &[
         // Deliberately public: figures per unit only, no case, no person.
         auth: false,
         body: None,
-        query: &[(
+        query: &[q_required(
             "period",
             "2026-10 (also 2026-W45, 2026-Q3, 2026, 2026-10-15)",
+            Schema::Pattern(PERIOD),
         )],
         ok: 200,
     },

@@ -160,7 +160,7 @@ pub async fn readings(
             kind,
             from,
             to,
-            q.limit.unwrap_or(5000),
+            q.limit.unwrap_or(5000).min(100_000),
         )
         .await?;
     let items: Vec<_> = rows
@@ -249,7 +249,7 @@ pub async fn alarms(
     let scope = crate::cases::unit_paths(&juris, &auth.actor.reader_units());
     let rows = state
         .store
-        .alarms(&scope, q.open, q.limit.unwrap_or(200))
+        .alarms(&scope, q.open, q.limit.unwrap_or(200).min(1000))
         .await?;
     let items: Vec<_> = rows
         .iter()

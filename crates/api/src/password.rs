@@ -154,7 +154,9 @@ pub fn policy_refusal(username: &str, password: &str) -> Option<&'static str> {
         Some("at least 10 characters")
     } else if n > 128 {
         Some("at most 128 characters")
-    } else if !username.is_empty() && lower.contains(&username.to_lowercase()) {
+    } else if username.chars().count() >= 4 && lower.contains(&username.to_lowercase()) {
+        // A name of three letters or fewer turns up in passwords by chance (and cannot be a
+        // whole password of ten).
         Some("must not contain the username")
     } else if COMMON.contains(&lower.as_str()) {
         Some("too common a password")
@@ -186,6 +188,11 @@ mod tests {
             Some("must not contain the username")
         );
         assert_eq!(policy_refusal("wang", "丹江口市接诉即办2026"), None);
+        assert_eq!(
+            policy_refusal("wu", "wu-丹江口市-2026"),
+            None,
+            "too short to count"
+        );
         assert_eq!(
             policy_refusal("wang", &"x".repeat(129)),
             Some("at most 128 characters")

@@ -126,6 +126,7 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
             "该单位已撤销，不再接收新工单",
             "The unit is closed and takes no new cases",
         ),
+        "category_retired" => ("该分类已停用", "The category is retired"),
         "password_change_required" => (
             "请先修改初始密码",
             "Change the password you were given before doing anything else",
@@ -258,7 +259,13 @@ impl From<DomainError> for ApiError {
                 detail: format!("{field}: {message}"),
                 field: Some(field.to_string()),
             },
-            DomainError::Unknown { code, message } => ApiError::unprocessable(code, message),
+            // Something named that is not there (a card, a master case) is 404; a unit that is
+            // closed is a conflict with the tree as it now is; anything else named wrongly, 422.
+            DomainError::Unknown { code, message } => match code {
+                "card_not_found" | "merge_target_invalid" => ApiError::not_found(code, message),
+                "unit_closed" => ApiError::new(StatusCode::CONFLICT, code, message),
+                _ => ApiError::unprocessable(code, message),
+            },
             DomainError::Calendar(CalendarError::YearNotCovered(y)) => ApiError::unprocessable(
                 "calendar_year_missing",
                 format!("no holiday data for {y}: an admin must import that year's schedule"),
@@ -278,7 +285,10 @@ impl From<StoreError> for ApiError {
                 "case_changed",
                 "the case changed meanwhile; reload it and retry",
             ),
-            StoreError::IdempotencyMismatch => ApiError::unprocessable(
+            // The key is taken by another request: a conflict with what is stored, not a
+            // malformed body.
+            StoreError::IdempotencyMismatch => ApiError::new(
+                StatusCode::CONFLICT,
                 "idempotency_key_mismatch",
                 "this Idempotency-Key was first used with a different body",
             ),

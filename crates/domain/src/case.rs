@@ -262,10 +262,10 @@ impl CaseDraft {
         if let Some(c) = &self.category
             && categories.is_retired(c)
         {
-            return Err(invalid(
-                "category",
-                format!("category {c:?} is retired; choose a current one"),
-            ));
+            return Err(DomainError::Conflict {
+                code: "category_retired",
+                message: format!("category {c:?} is retired; choose a current one"),
+            });
         }
         if let Some(p) = self.location {
             let ok = p.lon.is_finite()
@@ -369,6 +369,7 @@ pub enum Command {
         reason: String,
     },
     RequestExtension {
+        #[serde(deserialize_with = "crate::whole_u32")]
         working_days: u32,
         reason: String,
     },
@@ -563,6 +564,7 @@ pub enum CaseEvent {
         provisional: bool,
     },
     ExtensionRequested {
+        #[serde(deserialize_with = "crate::whole_u32")]
         working_days: u32,
         reason: String,
     },
@@ -1013,7 +1015,10 @@ impl Case {
                 }),
                 _ => Ok(()),
             },
-            _ => Err(invalid("into", format!("no case {into} in your scope"))),
+            _ => Err(DomainError::Unknown {
+                code: "merge_target_invalid",
+                message: format!("no case {into} in your scope"),
+            }),
         }
     }
 

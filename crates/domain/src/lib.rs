@@ -21,6 +21,20 @@ macro_rules! string_enum {
     };
 }
 
+/// A `u32` as JSON writes it: `17` and `17.0` are the same number to JSON (and to JSON Schema,
+/// which calls both integers); serde's own `u32` takes only the first.
+pub fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    use serde::Deserialize;
+    let n = f64::deserialize(d)?;
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number from 0 to 4294967295"
+        )))
+    }
+}
+
 pub mod actor;
 pub mod assessment;
 pub mod calendar;

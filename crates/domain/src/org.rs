@@ -41,6 +41,18 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
+    pub const ALL: &'static [UnitKind] = &[
+        UnitKind::City,
+        UnitKind::County,
+        UnitKind::HotlineCenter,
+        UnitKind::Street,
+        UnitKind::Town,
+        UnitKind::Community,
+        UnitKind::Village,
+        UnitKind::Grid,
+        UnitKind::MicroGrid,
+        UnitKind::Department,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             UnitKind::City => "city",

@@ -552,7 +552,7 @@ async fn unit_move(env: &Env) {
             )
             .await
             .unwrap(),
-        422,
+        409,
         "move_into_own_subtree",
     );
     let moved = body(
@@ -628,8 +628,7 @@ async fn categories_policy_calendar(env: &Env) {
         .unwrap();
     assert_eq!(body(&r, 200)["retired"], true);
     let r = intake(env, "停用分类下的诉求", "urban.test_admin").await;
-    assert_problem(&r, 422, "validation_failed");
-    assert_eq!(r.json()["field"], "category");
+    assert_problem(&r, 409, "category_retired");
     assert_problem(
         &admin
             .send_json(

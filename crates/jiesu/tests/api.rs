@@ -484,7 +484,7 @@ async fn idempotency(env: &Env) {
         .post_with("/api/v1/cases", &h, &intake_body("另一个诉求"))
         .await
         .unwrap();
-    assert_problem(&other, 422, "idempotency_key_mismatch");
+    assert_problem(&other, 409, "idempotency_key_mismatch");
     // A keyed request the domain refuses is refused with its reason, and makes nothing: the key
     // stays free for a corrected request.
     let bad_key = format!("{key}-bad");

@@ -569,7 +569,10 @@ pub struct StationSpec {
     pub waterbody: Option<Waterbody>,
     #[serde(default)]
     pub target: Option<WaterClass>,
-    #[serde(default = "default_interval")]
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "jiesu_domain::whole_u32"
+    )]
     pub interval_secs: u32,
     #[serde(default)]
     pub units: BTreeMap<String, ValueUnit>,
@@ -600,8 +603,12 @@ impl StationSpec {
         if !ok_mn {
             return Err("mn: 1-32 letters, digits, '_' or '-'".into());
         }
-        if self.password.is_empty() || self.password.len() > 32 {
-            return Err("password: 1-32 characters".into());
+        // It travels in the packet header (PW=…): printable ASCII only.
+        if self.password.is_empty()
+            || self.password.len() > 32
+            || !self.password.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err("password: 1-32 printable ASCII characters".into());
         }
         if self.name.trim().is_empty() || self.st.is_empty() {
             return Err("name and st are required".into());
