@@ -262,7 +262,8 @@ impl From<DomainError> for ApiError {
             // Something named that is not there (a card, a master case) is 404; a unit that is
             // closed is a conflict with the tree as it now is; anything else named wrongly, 422.
             DomainError::Unknown { code, message } => match code {
-                "card_not_found" | "merge_target_invalid" => ApiError::not_found(code, message),
+                "card_not_found" => ApiError::not_found(code, message),
+                "merge_target_invalid" => ApiError::not_found(code, message).on_field("into"),
                 "unit_closed" => ApiError::new(StatusCode::CONFLICT, code, message),
                 _ => ApiError::unprocessable(code, message),
             },

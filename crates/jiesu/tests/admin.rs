@@ -498,7 +498,7 @@ async fn units_lifecycle(env: &Env) {
     );
     assert_problem(
         &dispatch(env, c2["id"].as_str().unwrap(), &empty).await,
-        422,
+        409,
         "unit_closed",
     );
     assert_problem(

@@ -211,7 +211,7 @@ async fn refusals(env: &Env) {
             json!({"type": "merge", "into": "20990101000001"}),
         )
         .await,
-        422,
+        404,
         "merge_target_invalid",
     );
     // Another department cannot read it; a citizen who did not report it cannot see it exists.
@@ -1166,14 +1166,27 @@ async fn reference_and_ops(env: &Env) {
     assert_eq!(days[0]["name"], "元旦");
     assert_eq!(days[0]["provisional"], true);
     assert_eq!(days[3]["workday"], true, "Monday 4 January 2027");
-    // Years before the newest notice are never guessed.
-    assert_problem(
-        &op.get("/api/v1/calendar/days?from=2018-01-01&to=2018-01-02")
-            .await
-            .unwrap(),
-        422,
-        "calendar_year_missing",
-    );
+    // Years before the newest notice are never guessed: their days are listed as unknown.
+    let old = op
+        .get("/api/v1/calendar/days?from=2018-01-01&to=2018-01-02")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(old["items"].as_array().unwrap().len(), 2);
+    assert!(old["items"][0]["workday"].is_null(), "{old}");
+    // A range before its start lists nothing; a long one lists 400 days.
+    let none = op
+        .get("/api/v1/calendar/days?from=2026-10-10&to=2026-10-01")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+    let long = op
+        .get("/api/v1/calendar/days?from=2026-01-01&to=2027-12-31")
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(long["items"].as_array().unwrap().len(), 400);
     let policy = op.get("/api/v1/deadline-policy").await.unwrap().json();
     assert_eq!(policy["accept"]["unit"], "working_hours");
     let doc = env

@@ -244,7 +244,7 @@ async fn the_board_counts_open_cases_supervisions_and_reminders(env: &Env) {
             json!({"type": "appeal", "card": "Y1", "reason": "系统故障"}),
         )
         .await,
-        422,
+        404,
         "card_not_found",
     );
 }

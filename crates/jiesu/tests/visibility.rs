@@ -305,7 +305,7 @@ async fn merge_targets_must_be_readable_and_open(env: &Env) {
     let src = id_of(&src);
     let county = create(&op, body.clone()).await;
     let refused = |r: &Response| {
-        assert_eq!(r.status, 422, "{}", text(r));
+        assert_eq!(r.status, 404, "{}", text(r));
         let p = r.json();
         assert_eq!(p["code"], "merge_target_invalid");
         assert_eq!(p["field"], "into");

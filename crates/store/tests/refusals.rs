@@ -516,6 +516,9 @@ fn is_wrong_state(e: &StoreError) -> bool {
 fn is_invalid(e: &StoreError) -> bool {
     matches!(e, StoreError::Domain(DomainError::Invalid { .. }))
 }
+fn is_unknown(e: &StoreError) -> bool {
+    matches!(e, StoreError::Domain(DomainError::Unknown { .. }))
+}
 fn is_conflict(e: &StoreError) -> bool {
     matches!(e, StoreError::Domain(DomainError::Conflict { .. }))
 }
@@ -731,7 +734,7 @@ async fn refusals_write_nothing(store: Store, url: &str) {
             },
             &p.s.dispatcher,
             now,
-            is_invalid,
+            is_unknown,
         ),
         (
             "received",
