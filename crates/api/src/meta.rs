@@ -29,12 +29,13 @@ pub async fn units(
     ApiQuery(q): ApiQuery<UnitsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rows = state.store.load_units().await?;
+    let juris = state.juris();
     let items: Vec<_> = rows
         .iter()
         .map(|(u, g)| {
             let mut v = json!({
                 "id": u.id, "parent": u.parent, "kind": u.kind, "kind_zh": u.kind.name_zh(),
-                "name": u.name, "has_geometry": g.is_some(),
+                "name": u.name, "has_geometry": g.is_some(), "closed": juris.org.is_closed(&u.id),
             });
             if q.geometry
                 && let Some(g) = g

@@ -13,6 +13,12 @@ export function allUnits(): Promise<any[]> {
   return cached.items
 }
 
+/** Forgets the cached tree (after an administrator changed it). */
+export function refreshUnits(): Promise<any[]> {
+  cached = null
+  return allUnits()
+}
+
 /** Unit code → name, for labels such as the trail's "单位：…". */
 export async function unitNames(): Promise<Map<string, string>> {
   return new Map((await allUnits()).map((u) => [u.id, u.name]))

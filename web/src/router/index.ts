@@ -22,6 +22,8 @@ router.beforeEach(async (to) => {
     setToken(null)
     return { path: '/login', query: { expired: '1' } }
   }
+  // A password someone else set (the first admin's, a new user's, a reset) is changed first.
+  if (session.me?.must_change_password && to.name !== 'password') return { name: 'password' }
   if (!allowed(meta, roles())) return homeFor(roles())
   return true
 })

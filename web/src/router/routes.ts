@@ -29,6 +29,7 @@ export const pages: (RouteRecordRaw & { meta: PageMeta })[] = [
   { path: '/h5/track', name: 'h5track', component: () => import('../views/h5/Track.vue'), meta: { title: 'menu.h5track', layout: 'h5', public: true } },
   { path: '/h5/patrol', name: 'h5patrol', component: () => import('../views/h5/Patrol.vue'), meta: { title: 'menu.h5patrol', layout: 'h5', roles: ['grid_worker'] } },
   { path: '/h5/my-grid', name: 'h5grid', component: () => import('../views/h5/MyGrid.vue'), meta: { title: 'menu.h5grid', layout: 'h5', roles: ['grid_worker'] } },
+  { path: '/password', name: 'password', component: () => import('../views/ChangePassword.vue'), meta: { title: 'password.title', layout: 'bare' } },
   { path: '/login', name: 'login', component: () => import('../views/Login.vue'), meta: { title: 'login.title', layout: 'bare', public: true } },
 ]
 

@@ -2,7 +2,7 @@ import { reactive } from 'vue'
 import { api, getToken, setToken } from '../api/http'
 
 export interface Grant { role: string; role_zh: string; unit: string; unit_name?: string }
-export interface Me { id: string; username: string; display_name: string; grants: Grant[]; expires_at: string }
+export interface Me { id: string; username: string; display_name: string; grants: Grant[]; expires_at: string; must_change_password?: boolean }
 
 export const session = reactive<{ me: Me | null }>({ me: null })
 
