@@ -128,19 +128,6 @@ impl Store {
         Ok(())
     }
 
-    /// The audit log's entries about `target`, oldest first.
-    pub async fn audit_of(&self, target: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut v = self
-            .audit_entries(&AuditFilter {
-                target: Some(target.to_string()),
-                action: None,
-                limit: 1000,
-            })
-            .await?;
-        v.reverse();
-        Ok(v.into_iter().map(|s| s.entry).collect())
-    }
-
     /// Entries under the filter, newest first (at most 1,000).
     pub async fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<StoredAudit>, StoreError> {
         let mut conds = Vec::new();

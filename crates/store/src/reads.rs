@@ -406,14 +406,6 @@ impl Store {
         Ok(self.list_page(f, false).await?.0)
     }
 
-    /// How many cases the filter selects, counted up to [`COUNT_CAP`] (`true`: there are more).
-    pub async fn count_filtered(&self, f: &CaseFilter) -> Result<(i64, bool), StoreError> {
-        let Some((scope, driver)) = self.plan(f).await? else {
-            return Ok((0, false));
-        };
-        self.count_planned(f, &scope, driver).await
-    }
-
     /// A page of the list and, with `count`, its total: one plan for both.
     pub async fn list_page(
         &self,

@@ -60,9 +60,16 @@ async fn one_chain_refused_edits_and_named_tampering(url: &str) {
         .expect("read");
     assert_eq!(newest.len(), 21, "20 reveals and the old one");
     assert!(newest.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-    let about = a.audit_of("user:a1").await.expect("of target");
+    let about = a
+        .audit_entries(&AuditFilter {
+            target: Some("user:a1".into()),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("of target");
     assert_eq!(about.len(), 6);
-    assert!(about.iter().all(|e| e.target == "user:a1"));
+    assert!(about.iter().all(|e| e.entry.target == "user:a1"));
 
     // The database refuses to change or remove an entry.
     let victim = newest[3].id;

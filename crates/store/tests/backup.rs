@@ -1,31 +1,19 @@
 //! A backup taken while cases keep arriving holds a consistent store: restored, it verifies, it
 //! serves, and it has every case acknowledged before the backup began.
 
-#[path = "../../domain/tests/common/mod.rs"]
-mod common;
+mod world;
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{dispatch, draft, staff, t, world};
 use jiesu_domain::*;
 use jiesu_store::Store;
 use jiesu_store::backup::{BackupError, backup_sqlite, restore_sqlite};
+use world::common::{dispatch, draft, staff, t};
 
 async fn setup(store: &Store) -> Arc<Jurisdiction> {
-    let w = world();
-    let units: Vec<OrgUnit> = w.org.units().cloned().collect();
-    store.put_units(&units, &[]).await.expect("units");
-    let categories: Vec<Category> = w.categories.all().cloned().collect();
-    store.put_categories(&categories).await.expect("categories");
-    for body in [
-        include_str!("../../../calendar/2025.toml"),
-        include_str!("../../../calendar/2026.toml"),
-    ] {
-        store.put_calendar_year(body).await.expect("calendar");
-    }
-    Arc::new(store.load_jurisdiction().await.expect("jurisdiction"))
+    world::install(store, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

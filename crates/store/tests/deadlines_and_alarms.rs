@@ -2,26 +2,16 @@
 //! atomically; importing a year's notice recomputes the provisional deadlines of open cases once,
 //! with an event saying why; a system event on a case that moved on is refused as stale.
 
-#[path = "../../domain/tests/common/mod.rs"]
-mod common;
+mod world;
 
 use std::sync::Arc;
 
-use common::{dispatch, draft, staff, t, world};
 use jiesu_domain::*;
 use jiesu_store::{NewAlarm, Store, StoreError};
+use world::common::{dispatch, draft, staff, t};
 
 async fn setup(store: &Store) -> Arc<Jurisdiction> {
-    let w = world();
-    let units: Vec<OrgUnit> = w.org.units().cloned().collect();
-    store.put_units(&units, &[]).await.unwrap();
-    let categories: Vec<Category> = w.categories.all().cloned().collect();
-    store.put_categories(&categories).await.unwrap();
-    store
-        .put_calendar_year(include_str!("../../../calendar/2026.toml"))
-        .await
-        .unwrap();
-    Arc::new(store.load_jurisdiction().await.unwrap())
+    world::install(store, None).await
 }
 
 fn alarm(unit: &str, key: &str) -> NewAlarm {
@@ -31,7 +21,7 @@ fn alarm(unit: &str, key: &str) -> NewAlarm {
     NewAlarm {
         draft: d,
         dispatch: dispatch(unit),
-        actor: common::actor("monitor", Role::Dispatcher, "county"),
+        actor: world::common::actor("monitor", Role::Dispatcher, "county"),
         key: key.into(),
         mn: "MN01".into(),
         problem: "exceedance".into(),

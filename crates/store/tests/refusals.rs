@@ -9,16 +9,15 @@
 //! so the writer batches them.
 
 // The domain tests' county, staff and draft, so both crates test the same small world.
-#[path = "../../domain/tests/common/mod.rs"]
-mod common;
+mod world;
 
 use std::sync::Arc;
 
-use common::{Staff, actor, dispatch, draft, reply, staff, t, world};
 use jiesu_domain::case::{ReplyOutcome, ReviewDecision, Satisfaction};
 use jiesu_domain::*;
 use jiesu_store::{Store, StoreError};
 use sqlx::{Connection, Row};
+use world::common::{Staff, actor, dispatch, draft, reply, staff, t};
 
 /// The domain tests' staff, and a few more: a street dispatcher, a second citizen, a grid worker.
 struct People {
@@ -61,18 +60,7 @@ impl People {
 
 /// Stores the domain tests' county and its 2025–2026 calendar, and loads it back as the server does.
 async fn setup(store: &Store) -> Arc<Jurisdiction> {
-    let w = world();
-    let units: Vec<OrgUnit> = w.org.units().cloned().collect();
-    store.put_units(&units, &[]).await.expect("units");
-    let categories: Vec<Category> = w.categories.all().cloned().collect();
-    store.put_categories(&categories).await.expect("categories");
-    for body in [
-        include_str!("../../../calendar/2025.toml"),
-        include_str!("../../../calendar/2026.toml"),
-    ] {
-        store.put_calendar_year(body).await.expect("calendar");
-    }
-    Arc::new(store.load_jurisdiction().await.expect("jurisdiction"))
+    world::install(store, None).await
 }
 
 fn draft_on(kind: Kind, channel: Channel) -> CaseDraft {
