@@ -4,8 +4,6 @@
 //! root. Each change commits with its audit entry (`Store::administer`); the node that made it
 //! applies it at once (session cache, jurisdiction), the others through `follow_admin_changes`.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -711,43 +709,13 @@ pub async fn change_unit(
     }
     if let Some(parent) = new_parent {
         let juris = state.juris();
-        let units: Vec<OrgUnit> = juris
-            .org
-            .units()
-            .map(|u| {
-                let mut u = u.clone();
-                if u.id == unit {
-                    u.parent = Some(parent.clone());
-                }
-                u
-            })
-            .collect();
-        let closed: Vec<UnitId> = juris
-            .org
-            .units()
-            .filter(|u| juris.org.is_closed(&u.id))
-            .map(|u| u.id.clone())
-            .collect();
-        let moved = OrgTree::new(units)
-            .map_err(ApiError::internal)?
-            .with_closed(closed);
-        let old_path = juris.org.path(&unit).unwrap_or_default().to_string();
-        let new_path = moved.path(&unit).unwrap_or_default().to_string();
-        let after = Arc::new(Jurisdiction {
-            org: moved,
-            calendar: juris.calendar.clone(),
-            policy: juris.policy.clone(),
-            categories: juris.categories.clone(),
-        });
         let old_parent = juris.org.get(&unit).and_then(|u| u.parent.clone());
         let out = administer(
             &state,
             AdminChange::MoveUnit {
                 unit: unit.clone(),
                 parent: parent.clone(),
-                old_path,
-                new_path,
-                juris: after,
+                juris: juris.clone(),
             },
             audit.entry(
                 "unit_moved",

@@ -303,7 +303,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Refused { code, message } => {
                 let status = match code {
-                    "unknown_user" | "unknown_category" | "grant_not_found" => {
+                    "unknown_user" | "unknown_category" | "unknown_unit" | "grant_not_found" => {
                         StatusCode::NOT_FOUND
                     }
                     "invalid_calendar" => StatusCode::UNPROCESSABLE_ENTITY,

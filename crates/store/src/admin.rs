@@ -47,14 +47,14 @@ pub enum AdminChange {
         unit: UnitId,
         name: String,
     },
-    /// Moves a unit (and its subtree) under another parent: every stored path under `old_path`
-    /// is rewritten to `new_path`, and who may read the subtree's cases is worked out again
-    /// against `juris`, the jurisdiction after the move.
+    /// Moves a unit (and its subtree) under another parent: every stored path under its path is
+    /// rewritten, and who may read the subtree's cases is worked out again on the tree as
+    /// stored after the move (`juris` gives the rest: calendar, policy, categories). The paths
+    /// are read inside the transaction, so two admins moving units at once on two nodes cannot
+    /// make a cycle.
     MoveUnit {
         unit: UnitId,
         parent: UnitId,
-        old_path: String,
-        new_path: String,
         juris: Arc<Jurisdiction>,
     },
     CloseUnit {
@@ -401,10 +401,24 @@ async fn apply(
         AdminChange::MoveUnit {
             unit,
             parent,
-            old_path,
-            new_path,
             juris,
         } => {
+            let path_of = async |conn: &mut sqlx::AnyConnection, u: &UnitId| {
+                let p: Option<String> = sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
+                    .bind(u.as_str())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                p.ok_or_else(|| refused("unknown_unit", format!("no unit {u}")))
+            };
+            let old_path = &path_of(conn, unit).await?;
+            let parent_path = path_of(conn, parent).await?;
+            if parent_path.starts_with(old_path.as_str()) {
+                return Err(refused(
+                    "move_into_own_subtree",
+                    format!("{parent} lies within {unit}"),
+                ));
+            }
+            let new_path = &format!("{parent_path}{unit}/");
             sqlx::query("UPDATE units SET parent_id = $1 WHERE id = $2")
                 .bind(parent.as_str())
                 .bind(unit.as_str())
@@ -430,7 +444,13 @@ async fn apply(
                     .execute(&mut *conn)
                     .await?;
             }
-            out.cases_reread = reread_readers(conn, unit, juris).await?;
+            let after = Jurisdiction {
+                org: stored_tree(conn).await?,
+                calendar: juris.calendar.clone(),
+                policy: juris.policy.clone(),
+                categories: juris.categories.clone(),
+            };
+            out.cases_reread = reread_readers(conn, unit, &after).await?;
         }
         AdminChange::CloseUnit { unit, at_ms } => {
             // Checked here, under the lock, so a case dispatched meanwhile is not stranded.
@@ -504,6 +524,28 @@ async fn apply(
         }
     }
     Ok(out)
+}
+
+/// The org tree as stored, read on the transaction's connection.
+async fn stored_tree(conn: &mut sqlx::AnyConnection) -> Result<jiesu_domain::OrgTree, StoreError> {
+    let rows = sqlx::query("SELECT id, parent_id, kind, name FROM units")
+        .fetch_all(&mut *conn)
+        .await?;
+    let units = rows
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get(2)?;
+            let parent: Option<String> = r.try_get(1)?;
+            Ok(OrgUnit {
+                id: UnitId(r.try_get(0)?),
+                parent: parent.map(UnitId),
+                kind: jiesu_domain::UnitKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt("unit kind".into()))?,
+                name: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    jiesu_domain::OrgTree::new(units).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// The first string after every path that starts with `prefix` ('/' + 1 is '0').
