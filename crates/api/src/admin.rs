@@ -218,6 +218,7 @@ async fn apply_locally(state: &AppState, entries: &[AuditEntry]) -> Result<(), A
             && let Some(name) = e.target.strip_prefix("user:")
         {
             state.sessions.forget_user(name);
+            state.live.end_streams_of(name);
         }
         reload |= JURISDICTION_ACTIONS.contains(&e.action.as_str());
     }

@@ -27,6 +27,8 @@ const BATCH: i64 = 500;
 
 pub struct Hub {
     tx: broadcast::Sender<Arc<Vec<LiveEvent>>>,
+    /// Users whose open streams must end now (disabled, a grant removed, a password reset).
+    ended: broadcast::Sender<Arc<str>>,
     started: AtomicBool,
 }
 
@@ -34,8 +36,18 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             tx: broadcast::channel(256).0,
+            ended: broadcast::channel(64).0,
             started: AtomicBool::new(false),
         }
+    }
+}
+
+impl Hub {
+    /// Ends this node's open streams of a user: the client's reconnect then meets what the
+    /// store now says (401, or the grants he has left).
+    pub fn end_streams_of(&self, username: &str) {
+        // No receiver is fine: he has no stream open here.
+        let _ = self.ended.send(Arc::from(username));
     }
 }
 
@@ -120,11 +132,12 @@ pub async fn stream(
     ensure_poller(&state);
     // Subscribed before the start is read, so nothing between the two is missed.
     let mut rx = state.live.tx.subscribe();
+    let mut ended = state.live.ended.subscribe();
     let mut last = match resume {
         Some(n) => n,
         None => state.store.last_event_seq().await?,
     };
-    let viewer = Viewer {
+    let mut viewer = Viewer {
         actor: auth.actor.clone(),
         juris: state.juris(),
     };
@@ -163,8 +176,16 @@ pub async fn stream(
                 return;
             }
             tokio::select! {
+                r = ended.recv() => match r {
+                    Ok(name) if *name == *viewer.actor.username => return,
+                    Ok(_) => {}
+                    // Missed some: end rather than risk streaming to a revoked user.
+                    Err(_) => return,
+                },
                 r = rx.recv() => match r {
                     Ok(batch) => {
+                        // The tree as it is now (a unit may have moved since the stream opened).
+                        viewer.juris = state.juris();
                         for e in batch.iter() {
                             if e.global_seq <= last {
                                 continue;

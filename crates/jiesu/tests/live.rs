@@ -233,3 +233,57 @@ async fn a_case_taken_on_one_node_reaches_a_stream_on_the_other() {
     a.stop();
     b.stop();
 }
+
+/// A user disabled on one node loses his open stream on the other at once (it would otherwise
+/// run on with the grants he had when he opened it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_users_stream_ends_on_every_node() {
+    let Some(url) = jiesu_store::testing::fresh_pg_database("jiesu_live3").await else {
+        return;
+    };
+    let a = Node::start(
+        tempfile::tempdir().unwrap().keep(),
+        Some(url.clone()),
+        "a",
+        None,
+    );
+    let b = Node::start(tempfile::tempdir().unwrap().keep(), Some(url), "b", None);
+    let h = b.login("handler_d02").await;
+    let mut stream = Stream::open(&b.base, &token(&h), None).await;
+    let admin = a.login("admin").await;
+    let users = admin.get("/api/v1/admin/users").await.unwrap().json();
+    let id = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "handler_d02")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = std::time::Instant::now();
+    let r = admin
+        .post(
+            &format!("/api/v1/admin/users/{id}/disable"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    // The stream closes: reading reaches its end (or an error) well before the 15 s ping.
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.lines.next_line().await {
+                // The chunked body's last chunk: the response is over.
+                Ok(Some(l)) if l == "0" => return,
+                Ok(Some(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream stayed open");
+    println!("stream ended {:?} after the disable", t.elapsed());
+    a.stop();
+    b.stop();
+}
