@@ -210,18 +210,20 @@ async fn postgres_streams_are_scoped_and_resume() {
     node.stop();
 }
 
+/// Two nodes on one fresh PostgreSQL database (None without a server).
+async fn two_nodes(prefix: &str) -> Option<(Node, Node)> {
+    let url = jiesu_store::testing::fresh_pg_database(prefix).await?;
+    let dir = tempfile::tempdir().unwrap().keep();
+    let a = Node::start(dir.join("a"), Some(url.clone()), "a", None);
+    let b = Node::start(dir.join("b"), Some(url), "b", None);
+    Some((a, b))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_case_taken_on_one_node_reaches_a_stream_on_the_other() {
-    let Some(url) = jiesu_store::testing::fresh_pg_database("jiesu_live2").await else {
+    let Some((a, b)) = two_nodes("jiesu_live2").await else {
         return;
     };
-    let a = Node::start(
-        tempfile::tempdir().unwrap().keep(),
-        Some(url.clone()),
-        "a",
-        None,
-    );
-    let b = Node::start(tempfile::tempdir().unwrap().keep(), Some(url), "b", None);
     let disp_b = b.login("dispatcher").await;
     let mut on_b = Stream::open(&b.base, &token(&disp_b), None).await;
     let op_a = a.login("operator").await;
@@ -238,16 +240,9 @@ async fn a_case_taken_on_one_node_reaches_a_stream_on_the_other() {
 /// run on with the grants he had when he opened it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_users_stream_ends_on_every_node() {
-    let Some(url) = jiesu_store::testing::fresh_pg_database("jiesu_live3").await else {
+    let Some((a, b)) = two_nodes("jiesu_live3").await else {
         return;
     };
-    let a = Node::start(
-        tempfile::tempdir().unwrap().keep(),
-        Some(url.clone()),
-        "a",
-        None,
-    );
-    let b = Node::start(tempfile::tempdir().unwrap().keep(), Some(url), "b", None);
     let h = b.login("handler_d02").await;
     let mut stream = Stream::open(&b.base, &token(&h), None).await;
     let admin = a.login("admin").await;

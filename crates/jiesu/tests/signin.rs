@@ -205,4 +205,33 @@ async fn the_first_admin_must_change_the_printed_password() {
     let r = admin.get("/api/v1/admin/users").await.unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["items"][0]["must_change_password"], false);
+    // The root unit is neither closed nor moved, even by the admin of the whole tree.
+    let r = admin
+        .post(
+            "/api/v1/admin/units",
+            &serde_json::json!({"id": "s1", "parent": "root", "kind": "street", "name": "一街道"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let r = admin
+        .post("/api/v1/admin/units/root/close", &serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (409, "root_unit".into())
+    );
+    let r = admin
+        .send_json(
+            "PATCH",
+            "/api/v1/admin/units/root",
+            &serde_json::json!({"parent": "s1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.json()["code"].clone()),
+        (409, "root_unit".into())
+    );
 }
