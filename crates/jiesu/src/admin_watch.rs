@@ -12,7 +12,6 @@ const POLL: Duration = Duration::from_millis(250);
 
 pub fn start(state: AppState) {
     tokio::spawn(async move {
-        // Changes before this node started are already in what it loaded.
         let mut seen = match state.store.audit_tip().await {
             Ok(id) => id,
             Err(e) => {
@@ -20,6 +19,12 @@ pub fn start(state: AppState) {
                 return;
             }
         };
+        // The jurisdiction was loaded before the tip was read: load it again, so that a change
+        // committed in between is not missed (those after the tip are followed below).
+        match state.store.load_jurisdiction().await {
+            Ok(j) => state.set_juris(j),
+            Err(e) => tracing::warn!(error = %e, "jurisdiction not reloaded at start"),
+        }
         let mut every = tokio::time::interval(POLL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
