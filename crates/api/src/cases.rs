@@ -506,12 +506,12 @@ pub struct ListQuery {
     page_size: Option<u32>,
 }
 
-fn bad(detail: String) -> ApiError {
+pub(crate) fn bad(detail: String) -> ApiError {
     ApiError::bad_request("invalid_query", detail)
 }
 
 /// A unit named in a query: known, and within the caller's scope.
-fn unit_in_scope(
+pub(crate) fn unit_in_scope(
     juris: &jiesu_domain::Jurisdiction,
     scope_units: &[UnitId],
     u: &str,
@@ -530,7 +530,7 @@ fn unit_in_scope(
 }
 
 /// The start of a Beijing day, in ms (`next`: of the day after).
-fn day_ms(s: &str, next: bool) -> Result<i64, ApiError> {
+pub(crate) fn day_ms(s: &str, next: bool) -> Result<i64, ApiError> {
     let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| bad(format!("{s:?} is not a date (YYYY-MM-DD)")))?;
     let d = if next { d.succ_opt().unwrap_or(d) } else { d };

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod reports;
+mod search;
 mod supervision;
 pub mod throttle;
 
@@ -73,6 +74,8 @@ pub struct Shared {
     pub(crate) sign_ins: Arc<throttle::SignInThrottle>,
     pub(crate) hashing: Arc<password::HashGate>,
     pub(crate) live: Arc<live::Hub>,
+    /// The node's search index, once opened (`None` until then: search answers 503).
+    search: Arc<std::sync::OnceLock<Arc<jiesu_search::CaseIndex>>>,
     clock: Clock,
 }
 
@@ -97,6 +100,7 @@ impl AppState {
                 password::MAX_WAITING_HASHES,
             ),
             live: Arc::new(live::Hub::default()),
+            search: Arc::new(std::sync::OnceLock::new()),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
         }))
     }
@@ -120,6 +124,15 @@ impl AppState {
     }
 
     /// Swaps in a new jurisdiction after an admin change.
+    /// Gives the node its search index (once; a second index is ignored).
+    pub fn attach_search(&self, index: Arc<jiesu_search::CaseIndex>) {
+        let _ = self.search.set(index);
+    }
+
+    pub fn search_index(&self) -> Option<&Arc<jiesu_search::CaseIndex>> {
+        self.search.get()
+    }
+
     pub fn set_juris(&self, j: Jurisdiction) {
         match self.juris.write() {
             Ok(mut g) => *g = Arc::new(j),
@@ -957,6 +970,59 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/v1/search",
+        summary: "Full-text search of the cases in your scope (Chinese words inside longer text too), best first",
+        summary_zh: "工单检索",
+        tag: "cases",
+        auth: true,
+        body: None,
+        query: &[
+            q_required(
+                "q",
+                "words separated by spaces; a case must contain each (blank: no hits; past 200 characters ignored)",
+                Schema::Text,
+            ),
+            q(
+                "limit",
+                "default 20; more than 50 counts as 50, 0 as 1",
+                U32,
+            ),
+            q(
+                "offset",
+                "hits to skip; past 10,000 the page is empty (the total stays)",
+                U32,
+            ),
+            q(
+                "state",
+                "case state; several comma-separated",
+                Schema::Component("CaseStateList"),
+            ),
+            q(
+                "unit",
+                "only cases held within this unit's subtree",
+                Schema::Component("UnitId"),
+            ),
+            q(
+                "category",
+                "a category and those below it",
+                Schema::Component("CategoryId"),
+            ),
+            q(
+                "grid",
+                "only cases located in this unit's area (street, community or grid)",
+                Schema::Component("UnitId"),
+            ),
+            q(
+                "from",
+                "received on or after this Beijing day",
+                Schema::Date,
+            ),
+            q("to", "received on or before this Beijing day", Schema::Date),
+        ],
+        ok: 200,
+    },
+    RouteDoc {
+        method: "get",
         path: "/healthz",
         summary: "Liveness and database check",
         summary_zh: "健康检查",
@@ -1002,6 +1068,7 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/attachments/{id}") => get(attachments::download),
         ("get", "/api/v1/attachments/{id}/thumbnail") => get(attachments::download_thumbnail),
         ("get", "/api/v1/worklist") => get(cases::worklist),
+        ("get", "/api/v1/search") => get(search::search),
         ("get", "/api/v1/events/stream") => get(live::stream),
         ("get", "/api/v1/callbacks") => get(supervision::callbacks),
         ("get", "/api/v1/supervision/board") => get(supervision::board),

@@ -157,6 +157,7 @@ pub fn titles(code: &str) -> (&'static str, &'static str) {
         "unknown_category" => ("分类不存在", "No such category"),
         "invalid_policy" => ("时限规则有误", "The deadline policy is invalid"),
         "invalid_calendar" => ("节假日文件有误", "The holiday file is invalid"),
+        "search_unavailable" => ("检索服务暂不可用", "Search is not available"),
         _ => ("服务器内部错误", "Internal server error"),
     }
 }

@@ -14,6 +14,7 @@ pub mod demo_places;
 pub mod ingest;
 pub mod loadgen;
 pub mod rng;
+pub mod search_index;
 pub mod server;
 pub mod simulate;
 pub mod stations;

@@ -91,6 +91,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CalendarCmd,
     },
+    /// The full-text search index (each node keeps its own in DATA_DIR/search).
+    Search {
+        #[command(subcommand)]
+        cmd: SearchCmd,
+    },
     /// Check every hash chain of the event log; exits non-zero naming the first broken case.
     Verify {
         #[arg(long, default_value = "data")]
@@ -155,6 +160,18 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCmd {
+    /// Rebuild this node's index from the store (stop the node's server first: a serving node
+    /// holds its index open, and rebuilds it by itself when it finds it behind or ahead).
+    Reindex {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
     },
 }
 
@@ -438,7 +455,7 @@ async fn run() -> anyhow::Result<()> {
                     std::sync::atomic::Ordering::Relaxed,
                 );
             }
-            server::serve_forever(state, &listen).await
+            server::serve_forever(state, &listen, &data_dir).await
         }
         Cmd::Stations {
             cmd:
@@ -554,9 +571,10 @@ async fn run() -> anyhow::Result<()> {
                 );
                 tokio::spawn(jiesu::simulate::run(stations, opts));
             }
-            server::serve_forever(state, &listen).await
+            server::serve_forever(state, &listen, &data_dir).await
         }
         Cmd::Calendar { cmd } => calendar(cmd).await,
+        Cmd::Search { cmd } => search(cmd).await,
         Cmd::Policy { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             match store.get_setting("deadline_policy").await? {
@@ -730,6 +748,25 @@ async fn report(
         }
     }
     Ok(())
+}
+
+async fn search(cmd: SearchCmd) -> anyhow::Result<()> {
+    match cmd {
+        SearchCmd::Reindex { data_dir, database } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let juris = store.load_jurisdiction().await?;
+            let index = jiesu::search_index::open(&data_dir, &juris)?;
+            let started = std::time::Instant::now();
+            let n = jiesu::search_index::rebuild(&store, &index, &juris).await?;
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "indexed {n} cases in {secs:.1} s ({:.0} cases/s) into {}",
+                n as f64 / secs.max(1e-9),
+                jiesu::search_index::dir(&data_dir).display()
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn calendar(cmd: CalendarCmd) -> anyhow::Result<()> {

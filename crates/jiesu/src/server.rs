@@ -170,7 +170,7 @@ pub fn start_housekeeping(store: Store) {
 }
 
 /// Serves until SIGINT/SIGTERM.
-pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> {
+pub async fn serve_forever(state: AppState, listen: &str, data_dir: &Path) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -178,6 +178,7 @@ pub async fn serve_forever(state: AppState, listen: &str) -> anyhow::Result<()> 
     crate::calendar_watch::start(state.clone());
     crate::admin_watch::start(state.clone());
     crate::clock::start(state.clone(), node_name());
+    crate::search_index::start_for(&state, data_dir);
     println!("jiesu listening on http://{}", listener.local_addr()?);
     if !crate::console::built() {
         println!("web console not built (cd web && npm ci && npm run build): serving the API only");

@@ -212,11 +212,7 @@ async fn postgres_streams_are_scoped_and_resume() {
 
 /// Two nodes on one fresh PostgreSQL database (None without a server).
 async fn two_nodes(prefix: &str) -> Option<(Node, Node)> {
-    let url = jiesu_store::testing::fresh_pg_database(prefix).await?;
-    let dir = tempfile::tempdir().unwrap().keep();
-    let a = Node::start(dir.join("a"), Some(url.clone()), "a", None);
-    let b = Node::start(dir.join("b"), Some(url), "b", None);
-    Some((a, b))
+    support::two_nodes(prefix).await.map(|(a, b, _, _)| (a, b))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

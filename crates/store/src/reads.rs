@@ -730,6 +730,8 @@ pub struct LiveEvent {
     pub number: String,
     pub state: String,
     pub assigned_unit: Option<String>,
+    /// The event's place in the chain of the whole log (see `jiesu verify`).
+    pub global_hash: String,
     /// The case as it stands, for the stream to apply `Case::visible_to` (shared by the events
     /// of one case in a batch). `None` if its document does not parse: nobody is shown the
     /// event, and the stream still moves past it.
@@ -741,7 +743,7 @@ impl Store {
     /// state and scope. Every node reads the same log, so every node's stream sees every write.
     pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<LiveEvent>, StoreError> {
         let rows = sqlx::query(
-            "SELECT e.global_seq, e.case_id, e.type, e.at, c.number, c.state, c.assigned_unit, c.doc \
+            "SELECT e.global_seq, e.case_id, e.type, e.at, c.number, c.state, c.assigned_unit, c.doc, e.global_hash \
              FROM case_events e JOIN cases c ON c.id = e.case_id \
              WHERE e.global_seq > $1 ORDER BY e.global_seq LIMIT $2",
         )
@@ -777,10 +779,58 @@ impl Store {
                     number: r.try_get(4)?,
                     state: r.try_get(5)?,
                     assigned_unit: r.try_get(6)?,
+                    global_hash: r.try_get(8)?,
                     case,
                 })
             })
             .collect()
+    }
+
+    /// The chain hash of the event at this global position, if the log holds it.
+    pub async fn event_hash(&self, global_seq: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT global_hash FROM case_events WHERE global_seq = $1")
+                .bind(global_seq)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// The newest event's position and chain hash (`None` for an empty log).
+    pub async fn log_tip(&self) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT global_seq, global_hash FROM case_events ORDER BY global_seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Cases in id order after `after_id`, at most `limit`: a scan of the whole store in pages
+    /// (a search rebuild), with the last id read (the next page's `after_id`; `None` at the end).
+    /// A document that does not parse is skipped with an error logged.
+    pub async fn cases_after(
+        &self,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<(Vec<Case>, Option<String>), StoreError> {
+        let rows = sqlx::query("SELECT id, doc FROM cases WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let doc: String = r.try_get(1)?;
+            match parse_doc(&doc) {
+                Ok(c) => out.push(c),
+                Err(e) => tracing::error!(case = %id, error = %e, "unreadable case document"),
+            }
+            last = Some(id);
+        }
+        Ok((out, last))
     }
 
     /// The newest event's global position (0 for an empty log).

@@ -74,6 +74,7 @@ fn start(database: Option<String>, backend: &'static str) -> Env {
                 .await
                 .unwrap()
                 .with_clock(clock());
+            jiesu::search_index::start_for(&state, &dir);
             let (addr, _h) = jiesu::server::spawn(state, "127.0.0.1:0").await.unwrap();
             tx.send(Env {
                 base: format!("http://{addr}"),
@@ -144,6 +145,16 @@ pub struct Node {
     passwords: std::collections::HashMap<String, String>,
 }
 
+/// Two nodes on one fresh PostgreSQL database, each with its own data dir (`dir/a`, `dir/b`);
+/// `None` when no server answers. Also gives the parent dir and the database URL.
+pub async fn two_nodes(prefix: &str) -> Option<(Node, Node, PathBuf, String)> {
+    let url = jiesu_store::testing::fresh_pg_database(prefix).await?;
+    let dir = tempfile::tempdir().unwrap().keep();
+    let a = Node::start(dir.join("a"), Some(url.clone()), "a", None);
+    let b = Node::start(dir.join("b"), Some(url.clone()), "b", None);
+    Some((a, b, dir, url))
+}
+
 impl Node {
     /// `policy`: a deadline policy (TOML) installed before serving.
     pub fn start(dir: PathBuf, database: Option<String>, name: &str, policy: Option<&str>) -> Node {
@@ -173,6 +184,7 @@ impl Node {
                     .await
                     .unwrap();
                 jiesu::admin_watch::start(state.clone());
+                jiesu::search_index::start_for(&state, &dir);
                 jiesu::clock::start(state, name);
                 tx.send((
                     format!("http://{addr}"),
