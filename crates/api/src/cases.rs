@@ -544,15 +544,10 @@ pub(crate) fn day_ms(s: &str, next: bool) -> Result<i64, ApiError> {
     Ok(t.timestamp_millis())
 }
 
-/// The filter a list query asks for, within what the caller may read.
-fn case_filter(
-    q: &ListQuery,
-    auth: &Authed,
-    juris: &jiesu_domain::Jurisdiction,
-    now: jiesu_domain::Time,
-) -> Result<CaseFilter, ApiError> {
+/// `state=a,b`: known states (none: every state).
+pub(crate) fn parse_states(q: Option<&str>) -> Result<Vec<String>, ApiError> {
     let mut states = Vec::new();
-    for s in q.state.iter().flat_map(|s| s.split(',')).map(str::trim) {
+    for s in q.iter().flat_map(|s| s.split(',')).map(str::trim) {
         if s.is_empty() {
             continue;
         }
@@ -561,6 +556,36 @@ fn case_filter(
         }
         states.push(s.to_string());
     }
+    Ok(states)
+}
+
+/// `category=c`: it and the categories below it (none: every category).
+pub(crate) fn category_subtree(
+    juris: &jiesu_domain::Jurisdiction,
+    c: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    Ok(match c {
+        None => Vec::new(),
+        Some(c) if juris.categories.get(c).is_none() => {
+            return Err(bad(format!("unknown category {c:?}")));
+        }
+        Some(c) => juris
+            .categories
+            .subtree(c)
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// The filter a list query asks for, within what the caller may read.
+fn case_filter(
+    q: &ListQuery,
+    auth: &Authed,
+    juris: &jiesu_domain::Jurisdiction,
+    now: jiesu_domain::Time,
+) -> Result<CaseFilter, ApiError> {
+    let states = parse_states(q.state.as_deref())?;
     // The units whose subtrees the caller reads: the rule `GET` applies (`Case::visible_to`).
     let scope_units = auth.actor.reader_units();
     let unit = q
@@ -581,18 +606,7 @@ fn case_filter(
             )
         }
     };
-    let categories: Vec<String> = match &q.category {
-        None => Vec::new(),
-        Some(c) if juris.categories.get(c).is_none() => {
-            return Err(bad(format!("unknown category {c:?}")));
-        }
-        Some(c) => juris
-            .categories
-            .subtree(c)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-    };
+    let categories = category_subtree(juris, q.category.as_deref())?;
     if let Some(c) = &q.channel
         && jiesu_domain::Channel::parse(c).is_none()
     {

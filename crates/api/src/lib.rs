@@ -197,6 +197,23 @@ pub const PERIOD: &str =
 /// `u32` query values: any of them is accepted (limits are clamped, not refused).
 const U32: Schema = Schema::Int(0, u32::MAX as i64);
 
+/// The filters the case list and search share.
+const STATE_PARAM: Param = q(
+    "state",
+    "case state; several comma-separated",
+    Schema::Component("CaseStateList"),
+);
+const UNIT_PARAM: Param = q(
+    "unit",
+    "only cases held within this unit's subtree",
+    Schema::Component("UnitId"),
+);
+const CATEGORY_PARAM: Param = q(
+    "category",
+    "a category and those below it",
+    Schema::Component("CategoryId"),
+);
+
 /// One row per route: the router and the OpenAPI document are both built from this table.
 pub struct RouteDoc {
     pub method: &'static str,
@@ -297,21 +314,9 @@ pub const ROUTES: &[RouteDoc] = &[
                 "default 20; more than 100 counts as 100, 0 as 1 (with page)",
                 U32,
             ),
-            q(
-                "state",
-                "case state; several comma-separated",
-                Schema::Component("CaseStateList"),
-            ),
-            q(
-                "unit",
-                "only cases held within this unit's subtree",
-                Schema::Component("UnitId"),
-            ),
-            q(
-                "category",
-                "a category and those below it",
-                Schema::Component("CategoryId"),
-            ),
+            STATE_PARAM,
+            UNIT_PARAM,
+            CATEGORY_PARAM,
             q("channel", "intake channel", Schema::Component("Channel")),
             q(
                 "grid",
@@ -351,21 +356,9 @@ pub const ROUTES: &[RouteDoc] = &[
         auth: true,
         body: None,
         query: &[
-            q(
-                "state",
-                "case state; several comma-separated",
-                Schema::Component("CaseStateList"),
-            ),
-            q(
-                "unit",
-                "only cases held within this unit's subtree",
-                Schema::Component("UnitId"),
-            ),
-            q(
-                "category",
-                "a category and those below it",
-                Schema::Component("CategoryId"),
-            ),
+            STATE_PARAM,
+            UNIT_PARAM,
+            CATEGORY_PARAM,
             q("channel", "intake channel", Schema::Component("Channel")),
             q(
                 "grid",
@@ -992,21 +985,9 @@ pub const ROUTES: &[RouteDoc] = &[
                 "hits to skip; past 10,000 the page is empty (the total stays)",
                 U32,
             ),
-            q(
-                "state",
-                "case state; several comma-separated",
-                Schema::Component("CaseStateList"),
-            ),
-            q(
-                "unit",
-                "only cases held within this unit's subtree",
-                Schema::Component("UnitId"),
-            ),
-            q(
-                "category",
-                "a category and those below it",
-                Schema::Component("CategoryId"),
-            ),
+            STATE_PARAM,
+            UNIT_PARAM,
+            CATEGORY_PARAM,
             q(
                 "grid",
                 "only cases located in this unit's area (street, community or grid)",

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::auth::Authed;
-use crate::cases::{bad, day_ms, unit_in_scope};
+use crate::cases::{bad, category_subtree, day_ms, parse_states, unit_in_scope};
 use crate::dto::{Redactor, json_body, time};
 use crate::extract::ApiQuery;
 use crate::problem::ApiError;
@@ -90,16 +90,7 @@ pub async fn search(
     };
     let juris = state.juris();
     let text: String = p.q.chars().take(MAX_QUERY_CHARS).collect();
-    let mut states = Vec::new();
-    for s in p.state.iter().flat_map(|s| s.split(',')).map(str::trim) {
-        if s.is_empty() {
-            continue;
-        }
-        if jiesu_domain::CaseState::parse(s).is_none() {
-            return Err(bad(format!("unknown state {s:?}")));
-        }
-        states.push(s.to_string());
-    }
+    let states = parse_states(p.state.as_deref())?;
     let readers = auth.actor.reader_units();
     let holders = match p.unit.as_deref() {
         None => Vec::new(),
@@ -115,18 +106,7 @@ pub async fn search(
         }
         Some(g) => subtrees(&juris, &[UnitId::new(g)]),
     };
-    let categories: Vec<String> = match &p.category {
-        None => Vec::new(),
-        Some(c) if juris.categories.get(c).is_none() => {
-            return Err(bad(format!("unknown category {c:?}")));
-        }
-        Some(c) => juris
-            .categories
-            .subtree(c)
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-    };
+    let categories = category_subtree(&juris, p.category.as_deref())?;
     let from_ms = p.from.as_deref().map(|d| day_ms(d, false)).transpose()?;
     let until_ms = p.to.as_deref().map(|d| day_ms(d, true)).transpose()?;
     let limit = p.limit.unwrap_or(20).clamp(1, 50);

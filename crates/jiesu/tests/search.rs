@@ -219,7 +219,10 @@ async fn state_unit_and_scope(env: &Env) {
     // Staff who may call the reporter see it masked too until they reveal it on the case page.
     let v = search(&disp, &t, "").await;
     let snippet = v["hits"][0]["snippet"].as_str().unwrap();
-    assert!(snippet.contains("来电人") && !snippet.contains(&phone), "{snippet}");
+    assert!(
+        snippet.contains("来电人") && !snippet.contains(&phone),
+        "{snippet}"
+    );
     assert_eq!(
         search(&env.login("handler_d02").await, &t, "").await["total"],
         0
