@@ -246,6 +246,31 @@ await test('the case page shows every step and the chain verifies', async () => 
   await shot(op, 'case-desktop')
 })
 
+await test('the header search finds the case by words inside its text, marks them, and opens it', async () => {
+  await disp.goto(`${BASE}/workbench`)
+  const box = disp.locator(field('header-search'))
+  // A word inside the title, and one inside the description ("踩空" in "夜间行人易踩空").
+  await box.fill(`浏览器测试${phone.slice(-4)} 踩空`)
+  await box.press('Enter')
+  await disp.waitForURL((u) => u.pathname === '/search')
+  const hit = disp.locator('[data-test=search-hit]').first()
+  await hit.waitFor()
+  assert((await disp.locator('[data-test=search-hit]').count()) === 1, 'exactly the one case')
+  assert((await hit.textContent()).includes(number), 'the hit names the case number')
+  assert((await hit.locator('mark').allTextContents()).includes('踩空'), 'the match is marked in the snippet')
+  await shot(disp, 'search-desktop')
+  // A state filter that excludes it: nothing found, said so.
+  await disp.locator('[data-test=s-state]').click()
+  await chooseOption(disp, '已受理')
+  await disp.locator('[data-test=s-search]').click()
+  await disp.locator('[data-test=search-total]', { hasText: '0' }).waitFor()
+  await disp.locator('.el-empty').waitFor()
+  // Without it, the hit opens the case page.
+  await disp.goto(`${BASE}/search?q=${encodeURIComponent('踩空 浏览器测试' + phone.slice(-4))}`)
+  await disp.locator('[data-test=search-hit] a').first().click()
+  await disp.waitForURL((u) => u.pathname === `/cases/${caseId}`)
+})
+
 await test('a handler of another department cannot open the case', async () => {
   const other = await newPage()
   await signIn(other, 'handler_d02')

@@ -54,6 +54,7 @@ struct Hit {
     /// HTML: the text escaped, matches inside `<mark>`.
     snippet: String,
     state: &'static str,
+    state_zh: &'static str,
     received_at: String,
     category: Option<String>,
     unit: Option<UnitRef>,
@@ -179,6 +180,7 @@ pub async fn search(
             title: red.text(&d.title).into_owned(),
             snippet: jiesu_search::snippet(&texts, &terms, SNIPPET_CHARS),
             state: case.state.as_str(),
+            state_zh: case.state.name_zh(),
             received_at: time(case.received_at),
             category: d
                 .category

@@ -1,6 +1,6 @@
 export default {
   app: { name: '接诉即办', subtitle: '丹江口市12345政务服务便民热线工单平台', lang: 'English', logout: '退出登录', notAvailable: '尚未开放', notAvailableHint: '该功能的服务端接口尚未开放，开放后此处将显示真实数据。', loading: '加载中…', empty: '暂无数据', refresh: '刷新', search: '搜索', reset: '重置', confirm: '确定', cancel: '取消', live: '实时', offline: '离线' },
-  menu: { workbench: '我的工作台', intake: '受理登记', dispatch: '待派单', cases: '工单查询', callbacks: '回访', supervision: '督办看板', assessment: '考核排名', monitoring: '环境监测', map: '网格地图', admin: '系统管理', case: '工单详情', h5report: '我要反映', h5track: '进度查询', h5patrol: '巡查上报', h5grid: '我的网格' },
+  menu: { search: '全文检索', workbench: '我的工作台', intake: '受理登记', dispatch: '待派单', cases: '工单查询', callbacks: '回访', supervision: '督办看板', assessment: '考核排名', monitoring: '环境监测', map: '网格地图', admin: '系统管理', case: '工单详情', h5report: '我要反映', h5track: '进度查询', h5patrol: '巡查上报', h5grid: '我的网格' },
   password: { title: '修改密码', forced: '您的密码由管理员设置，请先设置自己的新密码。', old: '当前密码', new: '新密码', repeat: '再次输入新密码', rule: '10–128 个字符，不含用户名，不能是常见密码。', mismatch: '两次输入的新密码不一致', submit: '保存新密码', done: '密码已修改，其他设备上的登录已退出', menu: '修改密码' },
   login: { title: '账号登录', username: '用户名', password: '密码', submit: '登 录', expired: '登录已过期，请重新登录', locked: '登录失败次数过多，请 {n} 分钟后再试', needUser: '请输入用户名', needPassword: '请输入密码', track: '群众进度查询', report: '我要反映' },
   field: { number: '工单编号', title: '标题', category: '类别', channel: '渠道', state: '状态', unit: '承办单位', urgency: '紧急程度', deadline: '办理时限', received: '受理时间', kind: '诉求类型', description: '诉求内容', address: '地址', location: '位置', lon: '经度', lat: '纬度', reporter: '诉求人', phone: '联系电话', anonymous: '匿名', keyword: '关键词', overdueOnly: '仅看超期', dateRange: '受理日期', numberOrPhone: '工单编号/来电号码', start: '开始', end: '结束', actions: '操作', grid: '网格' },
@@ -12,6 +12,7 @@ export default {
   sup: { open: '在办', dueSoon: '临期', overdue: '超期', yellow: '黄牌', red: '红牌', appeals: '待裁决申诉', supervised: '督办事项' },
   asm: { group: '考核对象', street: '街道（乡镇）', department: '市直部门', community: '社区（村）', period: '考核周期', rank: '排名', received: '受理量', rated: '回访量', response: '响应率', resolution: '解决率', satisfaction: '满意率', onTime: '按时办结率', score: '综合得分', download: '下载Excel', weekly: '周调度', monthly: '月分析', quarterly: '季考核', trend: '近六个月综合得分', unranked: '回访量未达 {n} 件的单位列出但不排名，得分仅供参考。' },
   mon: { stations: '监测站点', latest: '最新水质', target: '目标类别', status: '状态', alarms: '未恢复告警', readings: '监测数据', factor: '监测因子', caseLink: '工单' },
+  search: { placeholder: '井盖、路灯、3号楼、12345…', box: '搜索工单内容', place: '发生地点', total: '共找到 {n} 件工单', none: '没有找到包含这些词的工单' },
   map: { legend: '工单状态', cases: '近期工单', pick: '点击网格查看' },
   admin: { adminsOnly: '用户与授权仅系统管理员可以管理。', units: '组织机构', users: '用户与授权', categories: '事项分类', policy: '办理时限', calendar: '工作日历', audit: '审计日志', auditTarget: '工单ID 或 user:用户名（留空看最新）' },
   h5: { submit: '提交', photo: '现场照片', choose: '拍照或选择照片', rechoose: '重新选择', locate: '获取当前位置', located: '已定位', tracked: '办理进度', notFound: '未找到该工单，请核对编号和电话', myGrid: '我的网格工单', myReports: '我上报的', patrol: '巡查发现问题' },

@@ -24,6 +24,7 @@ export const pages: (RouteRecordRaw & { meta: PageMeta })[] = [
   { path: '/monitoring', name: 'monitoring', component: () => import('../views/Monitoring.vue'), meta: { title: 'menu.monitoring', icon: '≈', roles: STAFF, menu: true } },
   { path: '/map', name: 'map', component: () => import('../views/GridMap.vue'), meta: { title: 'menu.map', icon: '⌗', roles: STAFF, menu: true } },
   { path: '/admin', name: 'admin', component: () => import('../views/Admin.vue'), meta: { title: 'menu.admin', icon: '⚙', roles: ['admin', 'inspector'], menu: true } },
+  { path: '/search', name: 'search', component: () => import('../views/Search.vue'), meta: { title: 'menu.search', roles: [...STAFF, 'citizen'] } },
   { path: '/cases/:id', name: 'case', component: () => import('../views/CaseDetail.vue'), meta: { title: 'menu.case', roles: [...STAFF, 'citizen'] } },
   { path: '/h5/report', name: 'h5report', component: () => import('../views/h5/Report.vue'), meta: { title: 'menu.h5report', layout: 'h5', roles: ['citizen'] } },
   { path: '/h5/track', name: 'h5track', component: () => import('../views/h5/Track.vue'), meta: { title: 'menu.h5track', layout: 'h5', public: true } },
