@@ -53,6 +53,7 @@ pub use case::{
 };
 pub use category::{Category, CategoryTree};
 pub use deadline::{DeadlinePolicy, Deadlines, Span};
+pub use jiesu_geo::PlaceKind;
 pub use org::{OrgTree, OrgUnit, UnitId, UnitKind};
 
 /// The standing data of one jurisdiction that commands are checked against.

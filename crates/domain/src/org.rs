@@ -127,8 +127,10 @@ pub struct OrgTree {
     /// `/root/child/…/self/`, so "is within" is a prefix test.
     paths: HashMap<UnitId, String>,
     root: Option<UnitId>,
-    /// Areas of the units that have one, deepest first, so the first hit is the smallest unit.
-    areas: Vec<crate::geo::Area>,
+    /// Areas of the units that have one, in an R-tree; a point belongs to the deepest holding it.
+    areas: jiesu_geo::AreaIndex<UnitId>,
+    /// Named places (roads, compounds, landmarks…), each tied to a unit, for reading addresses.
+    places: jiesu_geo::Gazetteer,
     /// Units closed by an admin: they keep their history and take no new cases.
     closed: std::collections::HashSet<UnitId>,
 }
@@ -187,29 +189,66 @@ impl OrgTree {
             children,
             paths,
             root: Some(roots[0].clone()),
-            areas: Vec::new(),
+            areas: Default::default(),
+            places: Default::default(),
             closed: Default::default(),
         })
     }
 
-    /// Adds the units' areas (GeoJSON polygons) used to place a located report.
+    /// Adds the units' areas (GeoJSON polygons) used to place a located report. Areas of
+    /// unknown units are ignored.
     pub fn with_areas(mut self, areas: Vec<crate::geo::Area>) -> Self {
-        self.areas = areas
+        let keyed: Vec<(UnitId, u32, _)> = areas
             .into_iter()
-            .filter(|a| self.units.contains_key(&a.unit))
+            .filter_map(|a| {
+                let depth = self.paths.get(&a.unit)?.matches('/').count() as u32;
+                Some((a.unit, depth, a.shape))
+            })
             .collect();
-        let depth = |a: &crate::geo::Area| {
-            self.paths
-                .get(&a.unit)
-                .map_or(0, |p| p.matches('/').count())
-        };
-        let mut keyed: Vec<(usize, crate::geo::Area)> = std::mem::take(&mut self.areas)
-            .into_iter()
-            .map(|a| (depth(&a), a))
-            .collect();
-        keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
-        self.areas = keyed.into_iter().map(|(_, a)| a).collect();
+        self.areas = jiesu_geo::AreaIndex::new(keyed);
         self
+    }
+
+    /// Adds the gazetteer: `(name, kind, unit)`; places of unknown units are ignored.
+    pub fn with_places(mut self, places: Vec<(String, jiesu_geo::PlaceKind, UnitId)>) -> Self {
+        let places = places
+            .into_iter()
+            .filter_map(|(name, kind, unit)| {
+                let path = self.paths.get(&unit)?.clone();
+                Some(jiesu_geo::Place {
+                    name,
+                    kind,
+                    unit: unit.to_string(),
+                    path,
+                })
+            })
+            .collect();
+        self.places = jiesu_geo::Gazetteer::new(places);
+        self
+    }
+
+    pub fn gazetteer(&self) -> &jiesu_geo::Gazetteer {
+        &self.places
+    }
+
+    /// Where a case is: the smallest area holding its point, or else the place its address
+    /// names in the gazetteer.
+    pub fn place_of_report(
+        &self,
+        location: Option<crate::case::GeoPoint>,
+        address: Option<&str>,
+    ) -> Option<UnitId> {
+        location
+            .filter(|p| p.lon.is_finite() && p.lat.is_finite())
+            .and_then(|p| self.locate(p.lon, p.lat).cloned())
+            .or_else(|| address.and_then(|a| self.place_of(a)))
+    }
+
+    /// The unit answering for the place an address (or any text) most precisely names.
+    pub fn place_of(&self, text: &str) -> Option<UnitId> {
+        self.places
+            .best(text)
+            .map(|f| UnitId::new(f.place.unit.as_str()))
     }
 
     /// Marks units closed (unknown ids are ignored).
@@ -228,10 +267,7 @@ impl OrgTree {
 
     /// The smallest unit whose area holds the point.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<&UnitId> {
-        self.areas
-            .iter()
-            .find(|a| a.contains(lon, lat))
-            .map(|a| &a.unit)
+        self.areas.locate(lon, lat)
     }
 
     /// Where reports with no known place are filed: the county's dispatch centre when the tree

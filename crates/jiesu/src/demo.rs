@@ -377,10 +377,62 @@ pub async fn ensure_calendar(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The county's gazetteer: its streets and towns, communities and villages, and every place
+/// where its cases happen, each with the unit answering for it (a place, its grid).
+pub fn gazetteer(county: &County) -> Vec<(String, String, UnitId)> {
+    use crate::demo_places::PlaceKind as P;
+    use jiesu_domain::PlaceKind as G;
+    let mut out: Vec<(String, String, UnitId)> = county
+        .units
+        .iter()
+        .filter_map(|u| {
+            let kind = match u.kind {
+                UnitKind::Street | UnitKind::Town => G::Street,
+                UnitKind::Community | UnitKind::Village => G::Community,
+                _ => return None,
+            };
+            Some((u.name.clone(), kind.as_str().to_string(), u.id.clone()))
+        })
+        .collect();
+    for p in &county.places {
+        let kind = match p.kind {
+            P::Road | P::VillageRoad if p.name.ends_with('巷') => G::Alley,
+            P::Road | P::VillageRoad => G::Road,
+            P::Compound => G::Compound,
+            P::Market | P::School | P::Square => G::Landmark,
+            P::Field => G::Group,
+        };
+        out.push((
+            p.name.clone(),
+            kind.as_str().to_string(),
+            county.grids[p.grid].id.clone(),
+        ));
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
+    out
+}
+
 /// Writes the county, its categories and its users (passwords hashed with argon2id in parallel).
 pub async fn install(store: &Store, county: &County, now: Time) -> anyhow::Result<()> {
     ensure_calendar(store).await?;
     store.put_units(&county.units, &county.geometry).await?;
+    store
+        .administer(
+            &jiesu_store::AdminChange::ReplacePlaces {
+                places: gazetteer(county),
+            },
+            &jiesu_store::AuditEntry {
+                at_ms: now.timestamp_millis(),
+                actor_id: "system".into(),
+                actor_name: "演示数据".into(),
+                address: "local".into(),
+                action: "places_replaced".into(),
+                target: "places".into(),
+                detail: format!("{} places of the demo county", county.places.len()),
+            },
+        )
+        .await?;
     store.put_categories(&county.categories).await?;
     // One hashing thread per core: argon2id takes 19 MiB a hash, and a thread per user made
     // hundreds of them at once for no more speed.

@@ -11,6 +11,7 @@ pub mod console;
 pub mod demo;
 mod demo_data;
 pub mod demo_places;
+pub mod geo_import;
 pub mod ingest;
 pub mod loadgen;
 pub mod rng;

@@ -91,6 +91,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: CalendarCmd,
     },
+    /// Import grids (GeoJSON) or the gazetteer (JSON) into a data dir or database; running nodes
+    /// pick the change up at once.
+    Import {
+        #[command(subcommand)]
+        cmd: ImportCmd,
+    },
     /// The full-text search index (each node keeps its own in DATA_DIR/search).
     Search {
         #[command(subcommand)]
@@ -160,6 +166,30 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Grids from a GeoJSON FeatureCollection: each feature a Polygon or MultiPolygon with
+    /// properties `id`, `name` and `parent` (the community or village it belongs to), and
+    /// optionally `kind` (`grid`, the default, or `micro_grid`). A grid already there gets the
+    /// new name and area.
+    Grids {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// Replace the gazetteer with a JSON array of `{name, kind, unit}` (kind: street, community,
+    /// road, alley, compound, landmark, group; unit: the unit answering for the place).
+    Places {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
     },
 }
 
@@ -575,6 +605,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Cmd::Calendar { cmd } => calendar(cmd).await,
         Cmd::Search { cmd } => search(cmd).await,
+        Cmd::Import { cmd } => import(cmd).await,
         Cmd::Policy { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             match store.get_setting("deadline_policy").await? {
@@ -748,6 +779,72 @@ async fn report(
         }
     }
     Ok(())
+}
+
+/// The audit entry of a change made from the command line on this machine.
+fn cli_audit(action: &str, target: &str, detail: String) -> jiesu_store::AuditEntry {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    jiesu_store::AuditEntry {
+        at_ms: chrono::Utc::now().timestamp_millis(),
+        actor_id: format!("cli:{user}"),
+        actor_name: format!("命令行 ({user})"),
+        address: "local".into(),
+        action: action.into(),
+        target: target.into(),
+        detail,
+    }
+}
+
+async fn import(cmd: ImportCmd) -> anyhow::Result<()> {
+    match cmd {
+        ImportCmd::Grids {
+            file,
+            data_dir,
+            database,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let juris = store.load_jurisdiction().await?;
+            let grids = jiesu::geo_import::grids(&text, &juris.org)?;
+            let n = grids.len();
+            store
+                .administer(
+                    &jiesu_store::AdminChange::ImportGrids { grids },
+                    &cli_audit(
+                        "grids_imported",
+                        "units",
+                        format!("{n} grids from {}", file.display()),
+                    ),
+                )
+                .await?;
+            println!("imported {n} grids from {}", file.display());
+            Ok(())
+        }
+        ImportCmd::Places {
+            file,
+            data_dir,
+            database,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let places = jiesu::geo_import::places(&text)?;
+            let n = places.len();
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            store
+                .administer(
+                    &jiesu_store::AdminChange::ReplacePlaces { places },
+                    &cli_audit(
+                        "places_replaced",
+                        "places",
+                        format!("{n} places from {}", file.display()),
+                    ),
+                )
+                .await?;
+            println!("the gazetteer now holds {n} places from {}", file.display());
+            Ok(())
+        }
+    }
 }
 
 async fn search(cmd: SearchCmd) -> anyhow::Result<()> {

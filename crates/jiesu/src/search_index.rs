@@ -40,12 +40,10 @@ pub fn open(data_dir: &Path, juris: &Jurisdiction) -> anyhow::Result<Arc<CaseInd
 }
 
 fn doc(case: &Case, juris: &Jurisdiction) -> CaseDoc {
-    let place = case
-        .draft
-        .location
-        .as_ref()
-        .and_then(|p| juris.org.locate(p.lon, p.lat));
-    CaseDoc::of(case, place)
+    let place = juris
+        .org
+        .place_of_report(case.draft.location, case.draft.address.as_deref());
+    CaseDoc::of(case, place.as_ref())
 }
 
 /// Empties the index and indexes every case in the store; returns how many. The position it

@@ -77,6 +77,15 @@ pub enum AdminChange {
     PutCalendarYear {
         body: String,
     },
+    /// Adds grids (or replaces the name and area of grids already there) from an import: each
+    /// unit with its materialised path and GeoJSON geometry; the parents must exist.
+    ImportGrids {
+        grids: Vec<(OrgUnit, String, String)>,
+    },
+    /// Replaces the gazetteer: `(name, kind, unit)`.
+    ReplacePlaces {
+        places: Vec<(String, String, UnitId)>,
+    },
 }
 
 /// What a change did beyond itself.
@@ -106,6 +115,8 @@ pub const JURISDICTION_ACTIONS: &[&str] = &[
     "category_retired",
     "deadline_policy_replaced",
     "calendar_year_imported",
+    "grids_imported",
+    "places_replaced",
 ];
 
 /// Actions after which every node drops the target user's cached sessions.
@@ -521,6 +532,67 @@ async fn apply(
         }
         AdminChange::PutCalendarYear { body } => {
             crate::setup::upsert_calendar_year(&mut *conn, body).await?;
+        }
+        AdminChange::ImportGrids { grids } => {
+            let sort: Option<i64> = sqlx::query_scalar("SELECT MAX(sort) FROM units")
+                .fetch_one(&mut *conn)
+                .await?;
+            let mut sort = sort.unwrap_or(0);
+            for (unit, path, geometry) in grids {
+                let Some(parent) = &unit.parent else {
+                    return Err(refused(
+                        "unknown_unit",
+                        format!("grid {} has no parent", unit.id),
+                    ));
+                };
+                if !exists(
+                    conn,
+                    "SELECT 1 FROM units WHERE id = $1",
+                    &[parent.as_str()],
+                )
+                .await?
+                {
+                    return Err(refused(
+                        "unknown_unit",
+                        format!("grid {}: no parent unit {parent}", unit.id),
+                    ));
+                }
+                sort += 1;
+                sqlx::query(
+                    "INSERT INTO units (id, parent_id, kind, name, path, geometry, sort) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name, geometry = excluded.geometry",
+                )
+                .bind(unit.id.as_str())
+                .bind(parent.as_str())
+                .bind(unit.kind.as_str())
+                .bind(&unit.name)
+                .bind(path)
+                .bind(geometry)
+                .bind(sort)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        AdminChange::ReplacePlaces { places } => {
+            sqlx::query("DELETE FROM places")
+                .execute(&mut *conn)
+                .await?;
+            for (name, kind, unit) in places {
+                if !exists(conn, "SELECT 1 FROM units WHERE id = $1", &[unit.as_str()]).await? {
+                    return Err(refused(
+                        "unknown_unit",
+                        format!("place {name}: no unit {unit}"),
+                    ));
+                }
+                sqlx::query(
+                    "INSERT INTO places (name, kind, unit_id) VALUES ($1, $2, $3) ON CONFLICT (unit_id, name) DO UPDATE SET kind = excluded.kind",
+                )
+                .bind(name)
+                .bind(kind)
+                .bind(unit.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
         }
     }
     Ok(out)

@@ -117,6 +117,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/sqlite/0013_administration.sql"),
     ),
+    (14, include_str!("../migrations/sqlite/0014_places.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -162,6 +163,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/postgres/0013_administration.sql"),
     ),
+    (14, include_str!("../migrations/postgres/0014_places.sql")),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

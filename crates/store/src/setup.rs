@@ -184,6 +184,24 @@ impl Store {
         )
     }
 
+    /// The gazetteer as stored (a row of an unknown kind is skipped with a warning).
+    pub async fn load_places(
+        &self,
+    ) -> Result<Vec<(String, jiesu_domain::PlaceKind, UnitId)>, StoreError> {
+        let rows = sqlx::query("SELECT name, kind, unit_id FROM places ORDER BY unit_id, name")
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let kind: String = r.try_get(1)?;
+            match jiesu_domain::PlaceKind::parse(&kind) {
+                Some(k) => out.push((r.try_get(0)?, k, UnitId(r.try_get(2)?))),
+                None => tracing::warn!(kind, "place of an unknown kind ignored"),
+            }
+        }
+        Ok(out)
+    }
+
     /// Loads the org tree, calendar, deadline policy and categories that commands are checked against.
     pub async fn load_jurisdiction(&self) -> Result<Jurisdiction, StoreError> {
         let mut units = Vec::new();
@@ -205,6 +223,7 @@ impl Store {
         let org = OrgTree::new(units)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .with_areas(areas)
+            .with_places(self.load_places().await?)
             .with_closed(closed.into_iter().map(UnitId));
         let hours = match self.get_setting("office_hours").await? {
             Some(h) => OfficeHours::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?,

@@ -1013,11 +1013,10 @@ impl ProjectionRow {
             next_fire: jiesu_domain::supervision::next_fire(case, &juris.ctx())
                 .map(|t| t.timestamp_millis()),
             reporter_user: case.draft.reporter.user_id.clone(),
-            place_path: case
-                .draft
-                .location
-                .and_then(|p| juris.org.locate(p.lon, p.lat))
-                .map(|u| path_of(juris, u)),
+            place_path: juris
+                .org
+                .place_of_report(case.draft.location, case.draft.address.as_deref())
+                .map(|u| path_of(juris, &u)),
             reporter_phone: case.draft.reporter.phone.clone(),
             created_at: case.received_at.timestamp_millis(),
             updated_at: case.updated_at.timestamp_millis(),
