@@ -584,3 +584,91 @@ fn the_laggard_units_collect_more_cards_per_case() {
         );
     }
 }
+
+/// The demo's gazetteer reads addresses as callers give them: each case's address, with no
+/// point, is placed in the grid its point lies in — as written, with the province and city
+/// before it, and as a caller says it: without the county, the community (or the town and
+/// village) then the place, its suffix said another way (路 → 街, 小区 → 花园, 组 → 村民小组…).
+#[test]
+fn addresses_are_placed_by_the_gazetteer() {
+    let d = demo();
+    let places: Vec<(String, jiesu_domain::PlaceKind, UnitId)> = demo::gazetteer(&d.county)
+        .into_iter()
+        .map(|(n, k, u)| (n, jiesu_domain::PlaceKind::parse(&k).expect("a kind"), u))
+        .collect();
+    let org = OrgTree::new(d.county.units.clone())
+        .expect("org tree")
+        .with_places(places);
+    // The place's own suffix: at the end, or before the house number.
+    let swap = |s: &str| {
+        for (a, b) in [
+            ("小区", "花园"),
+            ("路", "街"),
+            ("巷", "胡同"),
+            ("组", "村民小组"),
+        ] {
+            for (i, _) in s.match_indices(a) {
+                let rest = &s[i + a.len()..];
+                if rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit()) {
+                    return format!("{}{b}{rest}", &s[..i]);
+                }
+            }
+        }
+        s.to_string()
+    };
+    // [as written, with province and city, as a caller says it]: grid right, community right
+    let mut right = [[0usize; 2]; 3];
+    let mut total = 0;
+    for (_, case) in &d.cases {
+        let Some(address) = case.draft.address.as_deref() else {
+            continue;
+        };
+        total += 1;
+        let grid = d.grid_of(case);
+        let community = d.parent(grid);
+        let street = d.parent(community);
+        let bare = address
+            .trim_start_matches("丹江口市")
+            .trim_start_matches(d.name(street));
+        let place = bare.trim_start_matches(d.name(community));
+        let forms = [
+            address.to_string(),
+            format!("湖北省十堰市{address}"),
+            // Village names repeat from town to town: a caller names the town with the village.
+            if d.juris.org.get(community).map(|u| u.kind) == Some(UnitKind::Village) {
+                format!("{}{}", d.name(street), swap(bare))
+            } else {
+                format!("{}{}", d.name(community), swap(place))
+            },
+        ];
+        for (i, form) in forms.iter().enumerate() {
+            let Some(placed) = org.place_of(form) else {
+                continue;
+            };
+            if &placed == grid {
+                right[i][0] += 1;
+            }
+            if org.is_within(&placed, community) {
+                right[i][1] += 1;
+            }
+        }
+    }
+    println!(
+        "{total} addresses; [grid, community] right: as written {:?}, with province {:?}, as a caller says it {:?}",
+        right[0], right[1], right[2]
+    );
+    assert!(total > 1000);
+    assert_eq!(right[0], [total, total], "as written");
+    assert_eq!(right[1], [total, total], "with the province and city");
+    // Without the street, a community name two streets share (王家社区) is a guess.
+    assert!(
+        right[2][1] * 1000 >= total * 998,
+        "as a caller says it: community right for {:?} of {total}",
+        right[2]
+    );
+    assert!(
+        right[2][0] * 100 >= total * 95,
+        "as a caller says it: grid right for {:?} of {total}",
+        right[2]
+    );
+}
