@@ -114,27 +114,20 @@ impl<T> AreaIndex<T> {
         self.keys.is_empty()
     }
 
-    /// The deepest area holding the point (on a tie, the one listed first).
+    /// The deepest area holding the point (on a tie, the one listed first). Candidates are
+    /// tried deepest first, so a point in a grid costs one polygon test, not one per level.
     pub fn locate(&self, lon: f64, lat: f64) -> Option<&T> {
         let p = Point::new(lon, lat);
-        let mut best: Option<usize> = None;
-        for g in self
+        let mut candidates: Vec<_> = self
             .tree
             .locate_in_envelope_intersecting(&AABB::from_point(p))
-        {
-            let i = g.data;
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    let (d, bd) = (self.keys[i].1, self.keys[b].1);
-                    d > bd || (d == bd && i < b)
-                }
-            };
-            if better && g.geom().contains(&p) {
-                best = Some(i);
-            }
-        }
-        best.map(|i| &self.keys[i].0)
+            .map(|g| (std::cmp::Reverse(self.keys[g.data].1), g.data, g))
+            .collect();
+        candidates.sort_unstable_by_key(|c| (c.0, c.1));
+        candidates
+            .iter()
+            .find(|c| c.2.geom().contains(&p))
+            .map(|c| &self.keys[c.1].0)
     }
 
     /// Every area holding the point, any depth.

@@ -3,6 +3,7 @@
 
 pub mod admin_watch;
 pub mod bench_clock;
+pub mod bench_geo;
 pub mod bench_monitor;
 pub mod calendar_watch;
 pub mod client;

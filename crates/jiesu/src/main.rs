@@ -325,6 +325,12 @@ enum BenchCmd {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Point → area (R-tree) and address → place (gazetteer) on one core, over the demo county,
+    /// beside checking every area and every name in turn.
+    Geo {
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
     /// HJ 212 parse + validate + GB 3838 classify on one core.
     Hj212 {
         #[arg(long, default_value_t = 5)]
@@ -954,6 +960,24 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             rounds,
             database,
         } => bench_assessment(cases, rounds, database).await,
+        BenchCmd::Geo { seconds } => {
+            let f = jiesu::bench_geo::run(seconds);
+            println!(
+                "point → area: {:.0} lookups/s on one core ({} areas, {:.0} % of points inside one); every area in turn: {:.0} lookups/s",
+                f.lookups_per_s,
+                f.areas,
+                f.hit_share * 100.0,
+                f.scan_lookups_per_s
+            );
+            println!(
+                "address → place: {:.0} addresses/s on one core ({} places, {:.0} % placed); every name in turn: {:.0} addresses/s",
+                f.addresses_per_s,
+                f.places,
+                f.placed_share * 100.0,
+                f.scan_addresses_per_s
+            );
+            Ok(())
+        }
         BenchCmd::Hj212 { seconds } => {
             let (n, secs) = jiesu::bench_monitor::codec(seconds);
             println!(
