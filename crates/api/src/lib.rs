@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod password;
 pub mod problem;
 pub mod reports;
+mod routing;
 mod search;
 mod supervision;
 pub mod throttle;
@@ -76,6 +77,8 @@ pub struct Shared {
     pub(crate) live: Arc<live::Hub>,
     /// The node's search index, once opened (`None` until then: search answers 503).
     search: Arc<std::sync::OnceLock<Arc<jiesu_search::CaseIndex>>>,
+    /// The node's routing suggestions, retrained now and then (`None` until first trained).
+    router: Arc<RwLock<Option<Arc<jiesu_routing::Router>>>>,
     clock: Clock,
 }
 
@@ -101,6 +104,7 @@ impl AppState {
             ),
             live: Arc::new(live::Hub::default()),
             search: Arc::new(std::sync::OnceLock::new()),
+            router: Arc::new(RwLock::new(None)),
             clock: Arc::new(|| jiesu_domain::calendar::to_beijing(chrono::Utc::now())),
         }))
     }
@@ -131,6 +135,21 @@ impl AppState {
 
     pub fn search_index(&self) -> Option<&Arc<jiesu_search::CaseIndex>> {
         self.search.get()
+    }
+
+    /// Replaces the node's routing suggestions (a retrained router).
+    pub fn set_router(&self, r: Arc<jiesu_routing::Router>) {
+        match self.router.write() {
+            Ok(mut g) => *g = Some(r),
+            Err(p) => *p.into_inner() = Some(r),
+        }
+    }
+
+    pub fn router(&self) -> Option<Arc<jiesu_routing::Router>> {
+        match self.router.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     pub fn set_juris(&self, j: Jurisdiction) {
@@ -1003,6 +1022,17 @@ pub const ROUTES: &[RouteDoc] = &[
         ok: 200,
     },
     RouteDoc {
+        method: "post",
+        path: "/api/v1/routing/suggest",
+        summary: "Where a case is, whose it is and whether it is already open: grid and community, likely categories and lead units with their confidence, and open cases nearby saying the same",
+        summary_zh: "智能分拨建议",
+        tag: "cases",
+        auth: true,
+        body: Some("SuggestRequest"),
+        query: &[],
+        ok: 200,
+    },
+    RouteDoc {
         method: "get",
         path: "/healthz",
         summary: "Liveness and database check",
@@ -1050,6 +1080,7 @@ fn handler_for(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("get", "/api/v1/attachments/{id}/thumbnail") => get(attachments::download_thumbnail),
         ("get", "/api/v1/worklist") => get(cases::worklist),
         ("get", "/api/v1/search") => get(search::search),
+        ("post", "/api/v1/routing/suggest") => post(routing::suggest),
         ("get", "/api/v1/events/stream") => get(live::stream),
         ("get", "/api/v1/callbacks") => get(supervision::callbacks),
         ("get", "/api/v1/supervision/board") => get(supervision::board),

@@ -152,6 +152,12 @@ pub fn schemas(j: &Jurisdiction) -> Value {
                            "new_password": {"type": "string", "minLength": 10, "maxLength": 128,
                                             "description": "not containing the username, not among the commonest passwords"}}),
                            &["old_password", "new_password"]),
+        "SuggestRequest": obj(json!({
+                "title": {"type": "string", "maxLength": 100}, "description": nullable(json!({"type": "string", "maxLength": 5000})),
+                "address": nullable(json!({"type": "string", "maxLength": 200})),
+                "lon": nullable(json!({"type": "number", "minimum": -180, "maximum": 180})),
+                "lat": nullable(json!({"type": "number", "minimum": -90, "maximum": 90}))
+            }), &["title"]),
         "IntakeRequest": obj(json!({
                 "channel": nullable(component("Channel")), "kind": component("Kind"),
                 "category": nullable(component("CurrentCategoryId")),

@@ -55,9 +55,10 @@ pub fn run(secs: f64) -> GeoFigures {
     // Points where reports come from: in a grid's bounding box (mostly inside the grid), one in
     // ten anywhere over the county's extent.
     let bbox = |ring: &[[f64; 2]]| {
-        ring.iter().fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
-            (b.0.min(p[0]), b.1.min(p[1]), b.2.max(p[0]), b.3.max(p[1]))
-        })
+        ring.iter()
+            .fold((f64::MAX, f64::MAX, f64::MIN, f64::MIN), |b, p| {
+                (b.0.min(p[0]), b.1.min(p[1]), b.2.max(p[0]), b.3.max(p[1]))
+            })
     };
     let all: Vec<[f64; 2]> = county.grids.iter().flat_map(|g| g.ring.clone()).collect();
     let county_box = bbox(&all);

@@ -500,6 +500,35 @@ pub fn actor_of(u: &DemoUser) -> Actor {
 }
 
 /// A template filled in for the one place a case is about.
+/// Which of its category's stories a demo case's title tells (the phrasing it was written
+/// from), by the title template whose fixed words it contains, in order. `None` for a case not
+/// written by the demo.
+pub fn story_of(category: &str, title: &str) -> Option<usize> {
+    let leaf = crate::demo_data::LEAVES.iter().find(|l| l.id == category)?;
+    let mut best: Option<(usize, usize)> = None;
+    for (i, template) in leaf.titles.iter().enumerate() {
+        let fixed: Vec<&str> = template
+            .split(['{', '}'])
+            .enumerate()
+            .filter(|(k, part)| k % 2 == 0 && !part.is_empty())
+            .map(|(_, part)| part)
+            .collect();
+        let mut at = 0;
+        let all = fixed.iter().all(|f| match title[at..].find(f) {
+            Some(j) => {
+                at += j + f.len();
+                true
+            }
+            None => false,
+        });
+        let len: usize = fixed.iter().map(|f| f.len()).sum();
+        if all && best.is_none_or(|(_, l)| len > l) {
+            best = Some((i, len));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
 fn fill(t: &str, place: &str, community: &str, street: &str) -> String {
     t.replace("{place}", place)
         .replace("{community}", community)

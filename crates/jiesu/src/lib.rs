@@ -16,6 +16,7 @@ pub mod geo_import;
 pub mod ingest;
 pub mod loadgen;
 pub mod rng;
+pub mod routing;
 pub mod search_index;
 pub mod server;
 pub mod simulate;

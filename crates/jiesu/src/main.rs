@@ -97,6 +97,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ImportCmd,
     },
+    /// Routing suggestions: train and measure them on the store's closed cases; install rules.
+    Routing {
+        #[command(subcommand)]
+        cmd: RoutingCmd,
+    },
     /// The full-text search index (each node keeps its own in DATA_DIR/search).
     Search {
         #[command(subcommand)]
@@ -166,6 +171,28 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoutingCmd {
+    /// Train on the store's closed cases and report top-1 / top-3 accuracy on held-out cases: a
+    /// fifth of them, and (for the demo's cases) each phrasing of a category held out in turn.
+    /// Serving nodes train themselves at start and every six hours.
+    Train {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// Install routing rules (TOML: `[[rule]] words = [..], category = "..", unit = ".."`),
+    /// checked against the units and categories; nodes use them from their next training.
+    Rules {
+        file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
     },
 }
 
@@ -612,6 +639,7 @@ async fn run() -> anyhow::Result<()> {
         Cmd::Calendar { cmd } => calendar(cmd).await,
         Cmd::Search { cmd } => search(cmd).await,
         Cmd::Import { cmd } => import(cmd).await,
+        Cmd::Routing { cmd } => routing(cmd).await,
         Cmd::Policy { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             match store.get_setting("deadline_policy").await? {
@@ -801,6 +829,97 @@ fn cli_audit(action: &str, target: &str, detail: String) -> jiesu_store::AuditEn
     }
 }
 
+async fn routing(cmd: RoutingCmd) -> anyhow::Result<()> {
+    use jiesu::routing::{Accuracy, Example, held_out, measure};
+    match cmd {
+        RoutingCmd::Train { data_dir, database } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let juris = store.load_jurisdiction().await?;
+            let jieba = jiesu::search_index::dictionary(&juris);
+            let t = std::time::Instant::now();
+            let all = jiesu::routing::examples(&store, &juris, &jieba).await?;
+            let read = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let (cm, um) = jiesu::routing::train(all.iter());
+            println!(
+                "{} closed cases read in {read:.1} s; trained in {:.2} s: {} categories{}",
+                all.len(),
+                t.elapsed().as_secs_f64(),
+                cm.labels().len(),
+                if um.is_empty() { ", no units" } else { "" }
+            );
+            let show = |name: &str, a: Accuracy| {
+                println!(
+                    "  {name:<10} top-1 {:5.1} %  top-3 {:5.1} %  confident {:5.1} % of cases, {:5.1} % of those right  (n = {})",
+                    Accuracy::pct(a.top1, a.n),
+                    Accuracy::pct(a.top3, a.n),
+                    Accuracy::pct(a.confident, a.n),
+                    Accuracy::pct(a.confident_right, a.confident),
+                    a.n
+                );
+            };
+            let (test, train): (Vec<&Example>, Vec<&Example>) =
+                all.iter().partition(|e| held_out(e));
+            let (c, u) = measure(&train, &test);
+            println!("held out: a fifth of the cases (by id), phrased as others in training");
+            show("category", c);
+            show("unit", u);
+            let stories = all.iter().filter_map(|e| e.story).max();
+            if let Some(max) = stories {
+                let (mut c, mut u) = (Accuracy::default(), Accuracy::default());
+                for k in 0..=max {
+                    let (test, train): (Vec<&Example>, Vec<&Example>) =
+                        all.iter().partition(|e| e.story == Some(k));
+                    let (ck, uk) = measure(&train, &test);
+                    c.merge(ck);
+                    u.merge(uk);
+                }
+                println!(
+                    "held out: each of the {} phrasings of every category in turn (trained on the others)",
+                    max + 1
+                );
+                show("category", c);
+                show("unit", u);
+            }
+            Ok(())
+        }
+        RoutingCmd::Rules {
+            file,
+            data_dir,
+            database,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let juris = store.load_jurisdiction().await?;
+            let rules = jiesu_routing::Rules::parse(
+                &text,
+                |c| juris.categories.get(c).is_some(),
+                |u| juris.org.contains(&jiesu_domain::UnitId::new(u)),
+            )?;
+            store
+                .administer(
+                    &jiesu_store::AdminChange::PutSetting {
+                        key: "routing_rules".into(),
+                        value: text,
+                    },
+                    &cli_audit(
+                        "routing_rules_replaced",
+                        "routing_rules",
+                        format!("{} rules from {}", rules.len(), file.display()),
+                    ),
+                )
+                .await?;
+            println!(
+                "{} routing rules installed from {}",
+                rules.len(),
+                file.display()
+            );
+            Ok(())
+        }
+    }
+}
+
 async fn import(cmd: ImportCmd) -> anyhow::Result<()> {
     match cmd {
         ImportCmd::Grids {
@@ -858,7 +977,8 @@ async fn search(cmd: SearchCmd) -> anyhow::Result<()> {
         SearchCmd::Reindex { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             let juris = store.load_jurisdiction().await?;
-            let index = jiesu::search_index::open(&data_dir, &juris)?;
+            let index =
+                jiesu::search_index::open(&data_dir, jiesu::search_index::dictionary(&juris))?;
             let started = std::time::Instant::now();
             let n = jiesu::search_index::rebuild(&store, &index, &juris).await?;
             let secs = started.elapsed().as_secs_f64();

@@ -29,10 +29,27 @@ pub fn dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("search")
 }
 
-/// Opens (or makes) the index in `DATA_DIR/search`, its dictionary knowing the unit names.
-pub fn open(data_dir: &Path, juris: &Jurisdiction) -> anyhow::Result<Arc<CaseIndex>> {
-    let names: Vec<String> = juris.org.units().map(|u| u.name.clone()).collect();
-    let jieba = jiesu_search::dictionary(names.iter().map(String::as_str));
+/// The words jieba must know besides its own: the domain's, every unit's name and every place
+/// of the gazetteer. Built once per node and shared by search and routing.
+pub fn dictionary(juris: &Jurisdiction) -> Arc<jieba_rs::Jieba> {
+    let names: Vec<&str> = juris
+        .org
+        .units()
+        .map(|u| u.name.as_str())
+        .chain(
+            juris
+                .org
+                .gazetteer()
+                .places()
+                .iter()
+                .map(|p| p.name.as_str()),
+        )
+        .collect();
+    jiesu_search::dictionary(names)
+}
+
+/// Opens (or makes) the index in `DATA_DIR/search`.
+pub fn open(data_dir: &Path, jieba: Arc<jieba_rs::Jieba>) -> anyhow::Result<Arc<CaseIndex>> {
     let dir = dir(data_dir);
     let index = CaseIndex::open(&dir, jieba)
         .with_context(|| format!("cannot open the search index in {}", dir.display()))?;
@@ -160,10 +177,13 @@ pub fn start(state: AppState, index: Arc<CaseIndex>) {
     });
 }
 
-/// Opens this node's index, gives it to the API and starts following the log. A node whose index
-/// cannot be opened (another process holds it) serves without search, saying why.
+/// Opens this node's index, gives it to the API and starts following the log; starts training
+/// the routing suggestions. A node whose index cannot be opened (another process holds it)
+/// serves without search, saying why.
 pub fn start_for(state: &AppState, data_dir: &Path) {
-    match open(data_dir, &state.juris()) {
+    let jieba = dictionary(&state.juris());
+    crate::routing::start(state.clone(), jieba.clone());
+    match open(data_dir, jieba) {
         Ok(index) => {
             state.attach_search(index.clone());
             start(state.clone(), index);
