@@ -158,6 +158,17 @@ pub async fn two_nodes(prefix: &str) -> Option<(Node, Node, PathBuf, String)> {
 impl Node {
     /// `policy`: a deadline policy (TOML) installed before serving.
     pub fn start(dir: PathBuf, database: Option<String>, name: &str, policy: Option<&str>) -> Node {
+        Node::start_with_history(dir, database, name, policy, 0)
+    }
+
+    /// A node whose demo county comes with `cases` cases of history.
+    pub fn start_with_history(
+        dir: PathBuf,
+        database: Option<String>,
+        name: &str,
+        policy: Option<&str>,
+        cases: usize,
+    ) -> Node {
         let policy = policy.map(str::to_string);
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -173,7 +184,7 @@ impl Node {
                     .await
                     .unwrap();
                 let now = jiesu_domain::calendar::to_beijing(chrono::Utc::now());
-                let users = jiesu::server::build_demo(&store, &dir, 0, 7, now)
+                let users = jiesu::server::build_demo(&store, &dir, cases, 7, now)
                     .await
                     .unwrap();
                 if let Some(p) = policy {
