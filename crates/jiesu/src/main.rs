@@ -408,6 +408,17 @@ enum BenchCmd {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Routing suggestions against an existing demo data dir: the suggestion itself (place,
+    /// categories, units) per text on one thread, then the whole endpoint over HTTP with its
+    /// duplicate search, one request at a time.
+    Suggest {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+        #[arg(long, default_value_t = 20_000)]
+        texts: usize,
+    },
     /// Worklist latency against an existing data dir (build it with `demo --cases 1000000 --no-serve`).
     Worklist {
         #[arg(long)]
@@ -1388,6 +1399,86 @@ async fn bench(cmd: BenchCmd) -> anyhow::Result<()> {
             let dir = tempfile_dir()?;
             jiesu::bench_clock::run(cases, database, &dir, now()).await?;
             let _ = std::fs::remove_dir_all(&dir);
+            Ok(())
+        }
+        BenchCmd::Suggest {
+            data_dir,
+            database,
+            texts,
+        } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let juris = store.load_jurisdiction().await?;
+            let jieba = jiesu::search_index::dictionary(&juris);
+            let t = std::time::Instant::now();
+            let router = jiesu::routing::build(&store, &juris, jieba.clone()).await?;
+            println!("router trained in {:.1} s", t.elapsed().as_secs_f64());
+            // The texts: the store's cases as they were taken (title, description, address).
+            let mut inputs = Vec::new();
+            let mut after = String::new();
+            while inputs.len() < texts {
+                let (cases, last) = store.cases_after(&after, 5_000).await?;
+                let Some(last) = last else { break };
+                after = last;
+                inputs.extend(cases.into_iter().map(|c| {
+                    (
+                        c.draft.title,
+                        c.draft.description,
+                        c.draft.address,
+                        c.draft.location,
+                    )
+                }));
+            }
+            inputs.truncate(texts);
+            let mut times = Vec::with_capacity(inputs.len());
+            for (title, description, address, location) in &inputs {
+                let t = std::time::Instant::now();
+                let place = juris.org.place_of_report(*location, address.as_deref());
+                let street = jiesu::routing::place_feature(&juris.org, place);
+                let s = router.suggest(title, description, street.as_deref(), 3);
+                times.push(t.elapsed());
+                std::hint::black_box(s);
+            }
+            times.sort();
+            let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+            println!(
+                "suggestion (place + categories + units), {} texts on one thread: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+                times.len(),
+                pct(0.5).as_secs_f64() * 1e6,
+                pct(0.99).as_secs_f64() * 1e6,
+                times.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
+            );
+            // The endpoint, with the duplicate search, over HTTP.
+            let users = std::fs::read_to_string(data_dir.join("demo-users.txt"))
+                .context("no demo-users.txt")?;
+            let password = users
+                .lines()
+                .map(|l| l.split('\t').collect::<Vec<_>>())
+                .find(|f| f.first() == Some(&"operator"))
+                .and_then(|f| f.get(1).map(|s| s.to_string()))
+                .context("no operator in demo-users.txt")?;
+            let state = server::app_state(store).await?;
+            state.set_router(Arc::new(router));
+            let (addr, _h) = server::spawn(state, "127.0.0.1:0").await?;
+            let op = Client::new(format!("http://{addr}"))
+                .login("operator", &password)
+                .await?;
+            let mut http = Vec::new();
+            for (title, description, address, location) in inputs.iter().take(2_000) {
+                let body = serde_json::json!({"title": title, "description": description, "address": address,
+                    "lon": location.map(|p| p.lon), "lat": location.map(|p| p.lat)});
+                let t = std::time::Instant::now();
+                let r = op.post("/api/v1/routing/suggest", &body).await?;
+                http.push(t.elapsed());
+                anyhow::ensure!(r.status == 200, "suggest answered {}", r.status);
+            }
+            http.sort();
+            let hp = |p: f64| http[((http.len() as f64 * p) as usize).min(http.len() - 1)];
+            println!(
+                "POST /api/v1/routing/suggest with duplicates, {} requests one at a time: p50 {:.2} ms, p99 {:.2} ms",
+                http.len(),
+                hp(0.5).as_secs_f64() * 1e3,
+                hp(0.99).as_secs_f64() * 1e3
+            );
             Ok(())
         }
         BenchCmd::Worklist {
