@@ -271,6 +271,56 @@ await test('the header search finds the case by words inside its text, marks the
   await disp.waitForURL((u) => u.pathname === `/cases/${caseId}`)
 })
 
+async function apiPost(token, path, body) {
+  const r = await fetch(BASE + path, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return r.json()
+}
+const dupTag = String(Date.now()).slice(-5)
+const dupBody = (n) => ({
+  kind: 'complaint', channel: 'hotline', title: `丹二巷口垃圾桶满溢无人清运${dupTag}`,
+  description: `丹二巷巷口的垃圾桶已经满了三天，垃圾溢到路面，气味很大，请尽快清运。${n}`,
+  address: '丹江口市均州路街道丹二巷', reporter: { name: '钱女士', phone: `1375555${dupTag.slice(-4)}` },
+})
+
+await test('the intake form suggests place, category and unit, warns of an open duplicate and merges the call into it', async () => {
+  const opToken = await apiLogin('operator')
+  const first = await apiPost(opToken, '/api/v1/cases', dupBody('第一次来电'))
+  assert(first.number, `first case: ${JSON.stringify(first)}`)
+  await disp.goto(`${BASE}/intake`)
+  await disp.locator(field('i-title')).fill(`丹二巷垃圾桶满了没人清运${dupTag}`)
+  await disp.locator(field('i-description')).fill('巷口垃圾桶满溢好几天了，垃圾溢到路面，气味很大')
+  await disp.locator(field('i-address')).fill('丹江口市均州路街道丹二巷')
+  const panel = disp.locator('[data-test=suggestions]')
+  await panel.waitFor()
+  await disp.locator('[data-test=duplicate]', { hasText: first.number }).waitFor()
+  const place = await disp.locator('[data-test=s-place]').textContent()
+  assert(place && place !== '—', `a place: ${place}`)
+  assert((await disp.locator('[data-test=s-category]').count()) >= 1, 'a category is suggested')
+  assert((await disp.locator('[data-test=s-unit]').count()) >= 1 || (await disp.locator('[data-test=s-manual]').count()) === 1, 'a unit, or dispatch by hand')
+  await shot(disp, 'intake-suggestions')
+  await disp.locator(field('i-name')).fill('孙先生')
+  await disp.locator(field('i-phone')).fill(`1376666${dupTag.slice(-4)}`)
+  await disp.locator('[data-test=duplicate]', { hasText: first.number }).locator('[data-test=merge-into]').click()
+  await disp.locator('[data-test=intake-done]').waitFor()
+  const no = (await disp.locator('[data-test=intake-number]').textContent()).trim()
+  const merged = await apiGet(opToken, `/api/v1/cases/${no}`)
+  assert(merged.state === 'merged' && merged.merged_into === first.id, `merged into the first: ${merged.state} ${merged.merged_into}`)
+})
+
+await test('the case page offers a dispatcher the open case it repeats, and merges it in one click', async () => {
+  const opToken = await apiLogin('operator')
+  const a = await apiPost(opToken, '/api/v1/cases', dupBody('又一次来电A'))
+  const b = await apiPost(opToken, '/api/v1/cases', dupBody('又一次来电B'))
+  await disp.goto(`${BASE}/cases/${b.id}`)
+  const row = disp.locator('[data-test=duplicate]', { hasText: a.number })
+  await row.waitFor()
+  await shot(disp, 'case-duplicates')
+  await row.locator('[data-test=merge-into]').click()
+  await disp.locator('[data-test=case-page] .el-tag', { hasText: '已合并' }).first().waitFor()
+  const after = await apiGet(opToken, `/api/v1/cases/${b.id}`)
+  assert(after.state === 'merged' && after.merged_into === a.id, `merged: ${after.state}`)
+})
+
 await test('a handler of another department cannot open the case', async () => {
   const other = await newPage()
   await signIn(other, 'handler_d02')
