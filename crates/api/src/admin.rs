@@ -316,25 +316,8 @@ fn check_grant(actor: &Actor, org: &OrgTree, g: &GrantRequest) -> Result<Grant, 
 }
 
 async fn hash_password(state: &AppState, username: &str, pw: String) -> Result<String, ApiError> {
-    if let Some(why) = password::policy_refusal(username, &pw) {
-        return Err(
-            ApiError::unprocessable("weak_password", format!("the password: {why}"))
-                .on_field("password"),
-        );
-    }
-    state
-        .hashing
-        .admit()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "too many passwords are being hashed; retry shortly",
-            )
-        })?
-        .hash(pw)
-        .await
-        .map_err(ApiError::internal)
+    password::check_policy(username, &pw, "password")?;
+    password::hash_through(&state.hashing, pw).await
 }
 
 /// Creates a user with his grants. The password is the admin's to hand over: the user must change

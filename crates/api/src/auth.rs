@@ -322,30 +322,16 @@ pub async fn change_password(
     ClientAddr(ip): ClientAddr,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    if let Some(why) = password::policy_refusal(&auth.actor.username, &req.new_password) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "weak_password",
-            format!("the new password: {why}"),
-        )
-        .on_field("new_password"));
-    }
+    password::check_policy(&auth.actor.username, &req.new_password, "new_password")?;
     let user = state
         .store
         .user_by_username(&auth.actor.username)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "no such user"))?;
-    let busy = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "too many passwords are being checked; retry shortly",
-        )
-    };
     let ok = state
         .hashing
         .admit()
-        .map_err(|_| busy())?
+        .map_err(|_| password::busy())?
         .verify(req.old_password.clone(), user.password_hash.clone())
         .await
         .map_err(ApiError::internal)?;
@@ -357,13 +343,7 @@ pub async fn change_password(
         )
         .on_field("old_password"));
     }
-    let hash = state
-        .hashing
-        .admit()
-        .map_err(|_| busy())?
-        .hash(req.new_password)
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = password::hash_through(&state.hashing, req.new_password).await?;
     let ended = state
         .store
         .change_password(&user.id, &hash, &auth.token_hash)

@@ -155,8 +155,8 @@ pub fn schemas(j: &Jurisdiction) -> Value {
         "SuggestRequest": obj(json!({
                 "title": {"type": "string", "maxLength": 100}, "description": nullable(json!({"type": "string", "maxLength": 5000})),
                 "address": nullable(json!({"type": "string", "maxLength": 200})),
-                "lon": nullable(json!({"type": "number", "minimum": -180, "maximum": 180})),
-                "lat": nullable(json!({"type": "number", "minimum": -90, "maximum": 90}))
+                "lon": nullable(json!({"type": "number", "minimum": -180, "maximum": 180, "description": "with lat; one alone is ignored"})),
+                "lat": nullable(json!({"type": "number", "minimum": -90, "maximum": 90, "description": "with lon; one alone is ignored"}))
             }), &["title"]),
         "IntakeRequest": obj(json!({
                 "channel": nullable(component("Channel")), "kind": component("Kind"),

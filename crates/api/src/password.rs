@@ -145,6 +145,43 @@ const COMMON: &[&str] = &[
     "12345678910",
 ];
 
+/// A password the policy refuses, as the problem naming the field it came in.
+pub fn check_policy(
+    username: &str,
+    password: &str,
+    field: &str,
+) -> Result<(), crate::problem::ApiError> {
+    match policy_refusal(username, password) {
+        Some(why) => Err(crate::problem::ApiError::unprocessable(
+            "weak_password",
+            format!("the {}: {why}", field.replace('_', " ")),
+        )
+        .on_field(field)),
+        None => Ok(()),
+    }
+}
+
+/// The answer when the hash gate has no room: retry shortly.
+pub fn busy() -> crate::problem::ApiError {
+    crate::problem::ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "too many passwords are being hashed or checked; retry shortly",
+    )
+}
+
+/// Hashes a password through the node's gate (argon2id, one hash per core at a time).
+pub async fn hash_through(
+    gate: &Arc<HashGate>,
+    password: String,
+) -> Result<String, crate::problem::ApiError> {
+    gate.admit()
+        .map_err(|_| busy())?
+        .hash(password)
+        .await
+        .map_err(crate::problem::ApiError::internal)
+}
+
 /// Why a new password is refused, if it is: at least 10 characters, at most 128; not the
 /// username nor containing it; not one of the commonest passwords.
 pub fn policy_refusal(username: &str, password: &str) -> Option<&'static str> {

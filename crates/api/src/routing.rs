@@ -124,20 +124,22 @@ pub async fn suggest(
     too_long("title", Some(&r.title), 100)?;
     too_long("description", r.description.as_deref(), 5000)?;
     too_long("address", r.address.as_deref(), 200)?;
+    // A point needs both coordinates: one alone is no point (it is ignored, as a half-typed
+    // form gives it).
     let point = match (r.lon, r.lat) {
         (Some(lon), Some(lat))
             if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
         {
             Some(GeoPoint { lon, lat })
         }
-        (None, None) => None,
-        _ => {
+        (Some(_), Some(_)) => {
             return Err(ApiError::unprocessable(
                 "validation_failed",
-                "lon and lat come together, within -180..180 and -90..90",
+                "lon within -180..180 and lat within -90..90",
             )
             .on_field("lon"));
         }
+        _ => None,
     };
     let juris = state.juris();
     let org = &juris.org;

@@ -90,6 +90,9 @@ async fn suggestions(database: Option<String>) -> (Node, std::path::PathBuf) {
         assert!(c > 0.0 && c <= 1.0 && u["name"].is_string(), "{u}");
     }
     assert!(v["manual"].is_boolean());
+    // Half a point is no point: answered, without a place from it.
+    let v = suggest(&op, json!({"title": "x", "lon": 111.5})).await;
+    assert!(v["grid"].is_null(), "{v}");
     // Nothing to go on: no place, and no confident unit.
     let v = suggest(&op, json!({"title": "咨询", "description": ""})).await;
     assert!(v["grid"].is_null() && v["community"].is_null(), "{v}");
@@ -176,7 +179,6 @@ async fn suggestions(database: Option<String>) -> (Node, std::path::PathBuf) {
     );
     for bad in [
         json!({"title": "长".repeat(101)}),
-        json!({"title": "x", "lon": 111.5}),
         json!({"title": "x", "lon": 500.0, "lat": 32.0}),
     ] {
         let r = op.post("/api/v1/routing/suggest", &bad).await.unwrap();

@@ -605,17 +605,7 @@ async fn stored_tree(conn: &mut sqlx::AnyConnection) -> Result<jiesu_domain::Org
         .await?;
     let units = rows
         .iter()
-        .map(|r| {
-            let kind: String = r.try_get(2)?;
-            let parent: Option<String> = r.try_get(1)?;
-            Ok(OrgUnit {
-                id: UnitId(r.try_get(0)?),
-                parent: parent.map(UnitId),
-                kind: jiesu_domain::UnitKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt("unit kind".into()))?,
-                name: r.try_get(3)?,
-            })
-        })
+        .map(crate::setup::unit_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
     jiesu_domain::OrgTree::new(units).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -46,6 +46,18 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
+/// A `units` row read as `id, parent_id, kind, name` (its first four columns).
+pub(crate) fn unit_row(r: &sqlx::any::AnyRow) -> Result<OrgUnit, StoreError> {
+    let kind: String = r.try_get(2)?;
+    let parent: Option<String> = r.try_get(1)?;
+    Ok(OrgUnit {
+        id: UnitId(r.try_get(0)?),
+        parent: parent.map(UnitId),
+        kind: UnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind"))?,
+        name: r.try_get(3)?,
+    })
+}
+
 impl Store {
     /// Replaces the org tree (units are upserted; paths recomputed).
     pub async fn put_units(
@@ -77,25 +89,14 @@ impl Store {
         Ok(())
     }
 
+    /// Every unit with its GeoJSON area, in the admins' order.
     pub async fn load_units(&self) -> Result<Vec<(OrgUnit, Option<String>)>, StoreError> {
         let rows =
             sqlx::query("SELECT id, parent_id, kind, name, geometry FROM units ORDER BY sort, id")
                 .fetch_all(&self.read)
                 .await?;
-        rows.into_iter()
-            .map(|r| {
-                let kind: String = r.try_get(2)?;
-                let parent: Option<String> = r.try_get(1)?;
-                Ok((
-                    OrgUnit {
-                        id: UnitId(r.try_get(0)?),
-                        parent: parent.map(UnitId),
-                        kind: UnitKind::parse(&kind).ok_or_else(|| corrupt("unit kind"))?,
-                        name: r.try_get(3)?,
-                    },
-                    r.try_get(4)?,
-                ))
-            })
+        rows.iter()
+            .map(|r| Ok((unit_row(r)?, r.try_get(4)?)))
             .collect()
     }
 
