@@ -169,14 +169,30 @@ pub fn held_out(e: &Example) -> bool {
     h % 5 == 0
 }
 
-/// The router of the store as it stands.
+/// The router of the store as it stands. The cases are read a page at a time and counted into
+/// the models as they come, so a store of millions of cases costs the models' size, not theirs.
 pub async fn build(
     store: &Store,
     juris: &Jurisdiction,
     jieba: Arc<jieba_rs::Jieba>,
 ) -> anyhow::Result<Router> {
-    let ex = examples(store, juris, &jieba).await?;
-    let (categories, units) = train(ex.iter());
+    let (mut categories, mut units) = (Trainer::default(), UnitTable::default());
+    let mut after = String::new();
+    loop {
+        let (cases, last) = store.cases_after(&after, 5_000).await?;
+        let Some(last) = last else { break };
+        after = last;
+        for c in cases.iter().filter(|c| c.state == CaseState::Closed) {
+            let e = example(c, juris, &jieba);
+            if let Some(cat) = &e.category {
+                categories.add(&e.features, cat);
+                if let Some(u) = &e.unit {
+                    units.add(cat, e.street.as_deref(), u);
+                }
+            }
+        }
+    }
+    let categories = categories.build(ALPHA);
     let rules = match store.get_setting("routing_rules").await? {
         Some(t) => Rules::parse(
             &t,
