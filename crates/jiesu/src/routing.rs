@@ -72,40 +72,64 @@ fn example(case: &Case, juris: &Jurisdiction, jieba: &jieba_rs::Jieba) -> Exampl
     }
 }
 
-/// Every closed case of the store, as examples.
+/// Calls `each` with every closed case of the store as an example, a page at a time.
+async fn closed_examples(
+    store: &Store,
+    juris: &Jurisdiction,
+    jieba: &jieba_rs::Jieba,
+    mut each: impl FnMut(Example),
+) -> anyhow::Result<()> {
+    let mut after = String::new();
+    loop {
+        let (cases, last) = store.cases_after(&after, 5_000).await?;
+        let Some(last) = last else { break };
+        after = last;
+        for c in cases.iter().filter(|c| c.state == CaseState::Closed) {
+            each(example(c, juris, jieba));
+        }
+    }
+    Ok(())
+}
+
+/// Every closed case of the store, as examples (for measuring: a serving node never holds them
+/// all, see [`build`]).
 pub async fn examples(
     store: &Store,
     juris: &Jurisdiction,
     jieba: &jieba_rs::Jieba,
 ) -> anyhow::Result<Vec<Example>> {
     let mut out = Vec::new();
-    let mut after = String::new();
-    loop {
-        let (cases, last) = store.cases_after(&after, 5_000).await?;
-        let Some(last) = last else { break };
-        after = last;
-        out.extend(
-            cases
-                .iter()
-                .filter(|c| c.state == CaseState::Closed)
-                .map(|c| example(c, juris, jieba)),
-        );
-    }
+    closed_examples(store, juris, jieba, |e| out.push(e)).await?;
     Ok(out)
+}
+
+/// The two models being counted.
+#[derive(Default)]
+struct Training {
+    categories: Trainer,
+    units: UnitTable,
+}
+
+impl Training {
+    fn add(&mut self, e: &Example) {
+        if let Some(c) = &e.category {
+            self.categories.add(&e.features, c);
+            if let Some(u) = &e.unit {
+                self.units.add(c, e.street.as_deref(), u);
+            }
+        }
+    }
+
+    fn finish(self) -> (Model, UnitTable) {
+        (self.categories.build(ALPHA), self.units)
+    }
 }
 
 /// Both models from `examples`.
 pub fn train<'a>(examples: impl IntoIterator<Item = &'a Example>) -> (Model, UnitTable) {
-    let (mut categories, mut units) = (Trainer::default(), UnitTable::default());
-    for e in examples {
-        if let Some(c) = &e.category {
-            categories.add(&e.features, c);
-            if let Some(u) = &e.unit {
-                units.add(c, e.street.as_deref(), u);
-            }
-        }
-    }
-    (categories.build(ALPHA), units)
+    let mut t = Training::default();
+    examples.into_iter().for_each(|e| t.add(e));
+    t.finish()
 }
 
 /// Top-1 and top-3 accuracy of a model on held-out examples.
@@ -176,23 +200,9 @@ pub async fn build(
     juris: &Jurisdiction,
     jieba: Arc<jieba_rs::Jieba>,
 ) -> anyhow::Result<Router> {
-    let (mut categories, mut units) = (Trainer::default(), UnitTable::default());
-    let mut after = String::new();
-    loop {
-        let (cases, last) = store.cases_after(&after, 5_000).await?;
-        let Some(last) = last else { break };
-        after = last;
-        for c in cases.iter().filter(|c| c.state == CaseState::Closed) {
-            let e = example(c, juris, &jieba);
-            if let Some(cat) = &e.category {
-                categories.add(&e.features, cat);
-                if let Some(u) = &e.unit {
-                    units.add(cat, e.street.as_deref(), u);
-                }
-            }
-        }
-    }
-    let categories = categories.build(ALPHA);
+    let mut t = Training::default();
+    closed_examples(store, juris, &jieba, |e| t.add(&e)).await?;
+    let (categories, units) = t.finish();
     let rules = match store.get_setting("routing_rules").await? {
         Some(t) => Rules::parse(
             &t,
