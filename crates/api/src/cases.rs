@@ -59,22 +59,27 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, ApiError> {
-        let Some(v) = parts.headers.get("idempotency-key") else {
-            return Ok(IdempotencyKey(None));
-        };
-        let k = v
-            .to_str()
-            .ok()
-            .map(|s| s.trim().trim_matches('"'))
-            .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_idempotency_key",
-                    "1 to 128 visible ASCII characters",
-                )
-            })?;
-        Ok(IdempotencyKey(Some(k.to_string())))
+        idempotency_key(&parts.headers).map(IdempotencyKey)
     }
+}
+
+/// The `Idempotency-Key` header's value, if sent: 1 to 128 visible ASCII characters.
+pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .ok()
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "1 to 128 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(k.to_string()))
 }
 
 pub async fn create_case(
@@ -123,10 +128,7 @@ pub async fn create_case(
         .intake(juris.clone(), draft, &auth.actor, now, idem)
         .await?;
     if created {
-        state
-            .metrics
-            .cases_created
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.metrics.case_created();
     }
     let status = if created {
         StatusCode::CREATED

@@ -66,6 +66,19 @@ impl<'a> Redactor<'a> {
         }
     }
 
+    /// For anyone at all (the public Open311 reads): the reporter's name and number never show.
+    pub fn public(case: &'a Case) -> Self {
+        Redactor {
+            disclosure: Disclosure {
+                name: Reveal::Hidden,
+                phone: Reveal::Hidden,
+                internal: false,
+            },
+            reporter: &case.draft.reporter,
+            revealable: false,
+        }
+    }
+
     /// For the caller's own work list of reporters to call back: the data as
     /// [`disclosure`] allows it, unmasked for the roles that call.
     pub fn for_calling(case: &'a Case, actor: &Actor, juris: &Jurisdiction) -> Self {

@@ -11,6 +11,7 @@ pub mod extract;
 mod live;
 mod meta;
 pub mod monitoring;
+pub mod open311;
 pub mod openapi;
 pub mod password;
 pub mod problem;
@@ -56,6 +57,12 @@ pub struct Metrics {
     pub errors: AtomicU64,
     pub cases_created: AtomicU64,
     pub commands: AtomicU64,
+}
+
+impl Metrics {
+    pub fn case_created(&self) {
+        self.cases_created.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 type Clock = Arc<dyn Fn() -> Time + Send + Sync>;
@@ -1128,8 +1135,11 @@ async fn count(State(state): State<AppState>, req: Request, next: Next) -> Respo
     res
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such endpoint")
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if open311::owns(uri.path()) {
+        return open311::not_found(uri.path());
+    }
+    ApiError::not_found("not_found", "no such endpoint").into_response()
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -1158,12 +1168,13 @@ pub fn router_with_console(state: AppState, console: Option<Router>) -> Router {
             None => tracing::error!(path = d.path, "route without handler"),
         }
     }
+    let r = r.merge(open311::routes());
     let r = match console {
         None => r.fallback(not_found),
         Some(console) => r.fallback(move |req: axum::extract::Request| async move {
             let path = req.uri().path();
-            if path == "/api" || path.starts_with("/api/") {
-                return not_found().await.into_response();
+            if path == "/api" || path.starts_with("/api/") || open311::owns(path) {
+                return not_found(req.uri().clone()).await;
             }
             match tower::ServiceExt::oneshot(console, req).await {
                 Ok(res) => res,

@@ -155,14 +155,14 @@ impl Ingest {
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("the org tree is empty"))?;
         if store.user_by_username("monitor").await?.is_none() {
-            // No password can match "!": the system user acts, it never signs in.
+            // The system user acts; it never signs in.
             store
                 .create_user(
                     &NewUser {
                         id: SYSTEM_USER.into(),
                         username: "monitor".into(),
                         display_name: "智慧监管系统".into(),
-                        password_hash: "!".into(),
+                        password_hash: jiesu_store::NO_PASSWORD.into(),
                         phone: None,
                         must_change_password: false,
                         grants: vec![Grant {

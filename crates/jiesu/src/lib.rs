@@ -15,6 +15,7 @@ pub mod demo_places;
 pub mod geo_import;
 pub mod ingest;
 pub mod loadgen;
+pub mod open311_keys;
 pub mod rng;
 pub mod routing;
 pub mod search_index;

@@ -102,6 +102,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: RoutingCmd,
     },
+    /// Open311 GeoReport v2 clients: API keys, and the jurisdiction_id the endpoint answers to.
+    Open311 {
+        #[command(subcommand)]
+        cmd: Open311Cmd,
+    },
     /// The full-text search index (each node keeps its own in DATA_DIR/search).
     Search {
         #[command(subcommand)]
@@ -189,6 +194,42 @@ enum RoutingCmd {
     /// checked against the units and categories; nodes use them from their next training.
     Rules {
         file: PathBuf,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311Cmd {
+    /// Issue a new API key to a client (created the first time): prints the key, which is
+    /// stored only as its hash. Disable the client's account (`open311:NAME`) to refuse its keys.
+    Key {
+        /// The client's name: 1 to 32 of a-z, 0-9, '-' and '_'.
+        #[arg(long)]
+        name: String,
+        /// How the client shows in trails and user lists.
+        #[arg(long)]
+        display: Option<String>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// List the clients and how many keys each holds.
+    Clients {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, env = "JIESU_DATABASE")]
+        database: Option<String>,
+    },
+    /// Set the jurisdiction_id the endpoint serves (by default the root unit's id), and the
+    /// contact line of its discovery document.
+    Jurisdiction {
+        id: String,
+        #[arg(long)]
+        contact: Option<String>,
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
         #[arg(long, env = "JIESU_DATABASE")]
@@ -651,6 +692,7 @@ async fn run() -> anyhow::Result<()> {
         Cmd::Search { cmd } => search(cmd).await,
         Cmd::Import { cmd } => import(cmd).await,
         Cmd::Routing { cmd } => routing(cmd).await,
+        Cmd::Open311 { cmd } => open311(cmd).await,
         Cmd::Policy { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             match store.get_setting("deadline_policy").await? {
@@ -837,6 +879,74 @@ fn cli_audit(action: &str, target: &str, detail: String) -> jiesu_store::AuditEn
         action: action.into(),
         target: target.into(),
         detail,
+    }
+}
+
+async fn open311(cmd: Open311Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Open311Cmd::Key {
+            name,
+            display,
+            data_dir,
+            database,
+        } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let display = display.unwrap_or_else(|| format!("Open311 客户端 {name}"));
+            let key = jiesu::open311_keys::issue(&store, &name, &display, |user| {
+                cli_audit(
+                    "open311_key_issued",
+                    &format!("user:{user}"),
+                    display.clone(),
+                )
+            })
+            .await?;
+            eprintln!("issued an Open311 API key to open311:{name} (shown once; keep it secret):");
+            println!("{key}");
+            Ok(())
+        }
+        Open311Cmd::Clients { data_dir, database } => {
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            println!("{:<28} {:<9} {:>4}  name", "account", "state", "keys");
+            for (_, username, display, disabled, keys) in store.open311_clients().await? {
+                let state = if disabled { "disabled" } else { "active" };
+                println!("{username:<28} {state:<9} {keys:>4}  {display}");
+            }
+            Ok(())
+        }
+        Open311Cmd::Jurisdiction {
+            id,
+            contact,
+            data_dir,
+            database,
+        } => {
+            let ok = (1..=100).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            if !ok {
+                bail!(
+                    "a jurisdiction_id is 1 to 100 of a-z, A-Z, 0-9, '.', '-' and '_' (e.g. djk.gov.cn)"
+                );
+            }
+            let store = server::open(&data_dir, database.as_deref()).await?;
+            let mut settings = vec![(jiesu_api::open311::JURISDICTION_SETTING, id.clone())];
+            if let Some(c) = contact {
+                settings.push((jiesu_api::open311::CONTACT_SETTING, c));
+            }
+            for (key, value) in settings {
+                store
+                    .administer(
+                        &jiesu_store::AdminChange::PutSetting {
+                            key: key.into(),
+                            value: value.clone(),
+                        },
+                        &cli_audit("open311_settings_changed", &format!("setting:{key}"), value),
+                    )
+                    .await?;
+            }
+            println!("ok: the Open311 endpoint serves jurisdiction_id {id}");
+            Ok(())
+        }
     }
 }
 

@@ -225,6 +225,7 @@ pub async fn build_demo(
         if !users_path.exists() {
             std::fs::write(&users_path, demo::users_file(&county.users))?;
         }
+        demo_open311_key(store, data_dir).await?;
         return Ok(county.users);
     }
     let t = std::time::Instant::now();
@@ -272,5 +273,60 @@ pub async fn build_demo(
             t.elapsed().as_secs_f64()
         );
     }
+    demo_open311_key(store, data_dir).await?;
     Ok(county.users)
 }
+
+/// The demo's Open311 client (a citizens' app) and its key, written to `DIR/open311.key` (0600)
+/// and printed; the county answers to `jurisdiction_id` djk.gov.cn. A data dir that already has
+/// its key keeps it.
+async fn demo_open311_key(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    let path = data_dir.join("open311.key");
+    let key = match std::fs::read_to_string(&path) {
+        Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
+        _ => {
+            let audit = |action: &str, target: &str, detail: &str| jiesu_store::AuditEntry {
+                at_ms: chrono::Utc::now().timestamp_millis(),
+                actor_id: "system".into(),
+                actor_name: "演示数据".into(),
+                address: "local".into(),
+                action: action.into(),
+                target: target.into(),
+                detail: detail.into(),
+            };
+            store
+                .administer(
+                    &jiesu_store::AdminChange::PutSetting {
+                        key: jiesu_api::open311::JURISDICTION_SETTING.into(),
+                        value: DEMO_JURISDICTION_ID.into(),
+                    },
+                    &audit(
+                        "open311_settings_changed",
+                        "setting:open311_jurisdiction_id",
+                        DEMO_JURISDICTION_ID,
+                    ),
+                )
+                .await?;
+            let key =
+                crate::open311_keys::issue(store, "demo-app", "丹江口市民随手拍", |user| {
+                    audit(
+                        "open311_key_issued",
+                        &format!("user:{user}"),
+                        "the demo's citizens' app",
+                    )
+                })
+                .await?;
+            write_private(&path, format!("{key}\n").as_bytes())?;
+            key
+        }
+    };
+    println!(
+        "Open311 GeoReport v2 at /open311/v2 (jurisdiction_id {DEMO_JURISDICTION_ID}); API key \
+         (also in {}): {key}",
+        path.display()
+    );
+    Ok(())
+}
+
+/// The demo county's Open311 `jurisdiction_id` (the city's own site, as the spec recommends).
+pub const DEMO_JURISDICTION_ID: &str = "djk.gov.cn";

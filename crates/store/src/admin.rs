@@ -86,6 +86,13 @@ pub enum AdminChange {
     ReplacePlaces {
         places: Vec<(String, String, UnitId)>,
     },
+    /// Gives an Open311 client a new API key (its SHA-256), creating the client's account (one
+    /// that cannot sign in) the first time.
+    IssueOpen311Key {
+        client: NewUser,
+        key_hash: String,
+        at_ms: i64,
+    },
 }
 
 /// What a change did beyond itself.
@@ -264,6 +271,37 @@ async fn end_sessions(
     Ok(ended)
 }
 
+async fn insert_user(
+    conn: &mut sqlx::AnyConnection,
+    u: &NewUser,
+    at_ms: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, password_hash, phone, created_at, \
+         must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&u.id)
+    .bind(&u.username)
+    .bind(&u.display_name)
+    .bind(&u.password_hash)
+    .bind(u.phone.as_deref())
+    .bind(at_ms)
+    .bind(i64::from(u.must_change_password))
+    .execute(&mut *conn)
+    .await?;
+    for g in &u.grants {
+        sqlx::query(
+            "INSERT INTO grants (user_id, role, unit_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&u.id)
+        .bind(g.role.as_str())
+        .bind(g.unit.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn need_user(conn: &mut sqlx::AnyConnection, user_id: &str) -> Result<(), StoreError> {
     if !exists(conn, "SELECT 1 FROM users WHERE id = $1", &[user_id]).await? {
         return Err(refused("unknown_user", format!("no user {user_id}")));
@@ -290,29 +328,52 @@ async fn apply(
                     format!("the username {} is taken", u.username),
                 ));
             }
+            insert_user(conn, u, *at_ms).await?;
+        }
+        AdminChange::IssueOpen311Key {
+            client,
+            key_hash,
+            at_ms,
+        } => {
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                    .bind(&client.id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match known {
+                None => {
+                    if exists(
+                        conn,
+                        "SELECT 1 FROM users WHERE username = $1",
+                        &[&client.username],
+                    )
+                    .await?
+                    {
+                        return Err(refused(
+                            "username_taken",
+                            format!("the username {} is taken", client.username),
+                        ));
+                    }
+                    insert_user(conn, client, *at_ms).await?;
+                }
+                // A key never makes a person's account an API client: only accounts that cannot
+                // sign in carry keys.
+                Some(hash) if hash != crate::setup::NO_PASSWORD => {
+                    return Err(refused(
+                        "not_a_client",
+                        format!("{} is a person's account, not an Open311 client", client.id),
+                    ));
+                }
+                Some(_) => {}
+            }
             sqlx::query(
-                "INSERT INTO users (id, username, display_name, password_hash, phone, created_at, \
-                 must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO open311_keys (key_hash, user_id, created_at) VALUES ($1, $2, $3)",
             )
-            .bind(&u.id)
-            .bind(&u.username)
-            .bind(&u.display_name)
-            .bind(&u.password_hash)
-            .bind(u.phone.as_deref())
+            .bind(key_hash)
+            .bind(&client.id)
             .bind(*at_ms)
-            .bind(i64::from(u.must_change_password))
             .execute(&mut *conn)
             .await?;
-            for g in &u.grants {
-                sqlx::query(
-                    "INSERT INTO grants (user_id, role, unit_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(&u.id)
-                .bind(g.role.as_str())
-                .bind(g.unit.as_str())
-                .execute(&mut *conn)
-                .await?;
-            }
         }
         AdminChange::SetDisabled { user_id, disabled } => {
             need_user(conn, user_id).await?;

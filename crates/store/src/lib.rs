@@ -13,6 +13,7 @@ pub mod backup;
 mod chain;
 mod clock;
 mod monitoring;
+mod open311;
 mod reads;
 mod recalendar;
 mod report_reads;
@@ -38,9 +39,10 @@ pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
+pub use open311::Open311Client;
 pub use reads::{COUNT_CAP, CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
-pub use setup::{NewUser, SessionRow, UserRow};
+pub use setup::{NO_PASSWORD, NewUser, SessionRow, UserRow};
 pub use supervision::{CallbackItem, WaitingCounts};
 pub use writer::{ActorRef, ImportedCase, NewAlarm, WriterStats};
 
@@ -118,6 +120,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0013_administration.sql"),
     ),
     (14, include_str!("../migrations/sqlite/0014_places.sql")),
+    (15, include_str!("../migrations/sqlite/0015_open311.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -164,6 +167,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0013_administration.sql"),
     ),
     (14, include_str!("../migrations/postgres/0014_places.sql")),
+    (15, include_str!("../migrations/postgres/0015_open311.sql")),
 ];
 
 pub fn migration_versions(backend: Backend) -> Vec<i64> {

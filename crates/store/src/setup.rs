@@ -23,6 +23,10 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
+/// The password hash of an account that acts but never signs in (the monitoring system, an
+/// Open311 client): no password verifies against it.
+pub const NO_PASSWORD: &str = "!";
+
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: String,

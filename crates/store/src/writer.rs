@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use jiesu_domain::case::ReceivedRef;
+use jiesu_domain::case::{IntakePath, ReceivedRef};
 use jiesu_domain::{Actor, Case, CaseDraft, CaseEvent, Command, Jurisdiction, Time};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -606,7 +606,7 @@ async fn run_open_alarm<T: WriteTx>(
         String::new(),
         a.draft.clone(),
         &a.actor,
-        jiesu_domain::case::IntakePath::Ingest,
+        IntakePath::Ingest,
         &juris.ctx(),
     ) {
         Ok(ev) => ev,
@@ -1081,7 +1081,22 @@ impl Store {
         now: Time,
         idempotency: Option<(String, String)>,
     ) -> Result<(Case, bool), StoreError> {
-        let case = Case::intake(String::new(), draft, actor, &juris.ctx())
+        self.intake_by(juris, draft, actor, IntakePath::Api, now, idempotency)
+            .await
+    }
+
+    /// [`Store::intake`] by another path than the JSON API (the Open311 endpoint): the domain
+    /// admits each channel only from the path that produces it.
+    pub async fn intake_by(
+        &self,
+        juris: Arc<Jurisdiction>,
+        draft: CaseDraft,
+        actor: &Actor,
+        path: IntakePath,
+        now: Time,
+        idempotency: Option<(String, String)>,
+    ) -> Result<(Case, bool), StoreError> {
+        let case = Case::intake_by(String::new(), draft, actor, path, &juris.ctx())
             .map_err(StoreError::from)
             .and_then(|ev| {
                 Case::from_received_owned(String::new(), ev, now)

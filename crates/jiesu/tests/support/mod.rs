@@ -16,6 +16,8 @@ pub struct Env {
     pub base: String,
     pub users: HashMap<String, DemoUser>,
     pub backend: &'static str,
+    /// The demo's Open311 API key (`DIR/open311.key`).
+    pub open311_key: String,
 }
 
 impl Env {
@@ -76,10 +78,15 @@ fn start(database: Option<String>, backend: &'static str) -> Env {
                 .with_clock(clock());
             jiesu::search_index::start_for(&state, &dir);
             let (addr, _h) = jiesu::server::spawn(state, "127.0.0.1:0").await.unwrap();
+            let open311_key = std::fs::read_to_string(dir.join("open311.key"))
+                .expect("the demo writes its Open311 key")
+                .trim()
+                .to_string();
             tx.send(Env {
                 base: format!("http://{addr}"),
                 users: users.into_iter().map(|u| (u.username.clone(), u)).collect(),
                 backend,
+                open311_key,
             })
             .unwrap();
             std::future::pending::<()>().await;
