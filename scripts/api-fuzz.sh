@@ -9,20 +9,11 @@ cd "$(dirname "$0")/.."
 VERSION=4.32.5
 work=target/api-fuzz
 venv=$work/venv
-bin=${JIESU_BIN:-target/debug/jiesu}
-[[ -x $bin ]] || cargo build -p jiesu
-if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$VERSION"; then
-  python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
-fi
-data=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base=http://127.0.0.1:$port
-"$bin" demo --data-dir "$data" --listen "127.0.0.1:$port" --cases 300 --hj212-listen off >"$work/demo.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 120); do curl -fs "$base/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
-curl -fs "$base/healthz" >/dev/null || { cat "$work/demo.log"; echo "demo did not start" >&2; exit 1; }
+mkdir -p "$work"
+need_venv "$venv" "schemathesis==$VERSION"
+start_demo "$work/demo.log"
+data=$demo_data
+base=$demo_base
 token() {
   local pw
   pw=$(awk -v u="$1" '$1 == u {print $2}' "$data/demo-users.txt")

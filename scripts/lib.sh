@@ -1,4 +1,4 @@
-# Shared by demo.sh and test.sh: install what the console needs from the distribution.
+# Shared by the scripts: what the console and the test clients need, and a demo to test against.
 
 # apt-get install, as root or through sudo; refreshes the package lists once if a package is unknown.
 apt_install() {
@@ -28,4 +28,32 @@ build_console() {
 need_browser() {
   [ -x /usr/bin/chromium ] || { echo "installing chromium" >&2; apt_install chromium; }
   fc-list 2>/dev/null | grep -q "Noto Sans CJK" || { echo "installing CJK fonts" >&2; apt_install fonts-noto-cjk; }
+}
+
+# A Python virtual environment at $1 holding exactly the pinned packages $2…; made once, remade
+# when the list changes.
+need_venv() {
+  local venv=$1
+  shift
+  [ "$(cat "$venv/.pinned" 2>/dev/null)" = "$*" ] && return 0
+  rm -rf "$venv"
+  python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
+  echo "$*" >"$venv/.pinned"
+}
+
+# A demo county (300 cases, no HJ 212) served in the background on a free port by the debug
+# binary the tests built; sets demo_data, demo_base and demo_pid, and stops it when the script
+# exits. $1: the log file.
+start_demo() {
+  local log=$1 bin=${JIESU_BIN:-target/debug/jiesu} port
+  [[ -x $bin ]] || cargo build -p jiesu
+  demo_data=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  demo_base=http://127.0.0.1:$port
+  "$bin" demo --data-dir "$demo_data" --listen "127.0.0.1:$port" --cases 300 --hj212-listen off >"$log" 2>&1 &
+  demo_pid=$!
+  trap 'kill $demo_pid 2>/dev/null || true; wait $demo_pid 2>/dev/null || true; rm -rf "$demo_data"' EXIT
+  for _ in $(seq 120); do curl -fs "$demo_base/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+  curl -fs "$demo_base/healthz" >/dev/null || { cat "$log"; echo "demo did not start" >&2; return 1; }
 }
