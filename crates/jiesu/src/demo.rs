@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use chrono::{Duration, Timelike};
-use jiesu_domain::case::{ReplyOutcome, Reporter, ReviewDecision, Satisfaction};
+use jiesu_domain::case::{IntakePath, ReplyOutcome, Reporter, ReviewDecision, Satisfaction};
 use jiesu_domain::supervision::{
     AppealDecision, CardStatus, SuperviseLevel, due_events, live_deadlines, next_fire, warn_at,
 };
@@ -542,6 +542,12 @@ fn phone(rng: &mut Rng) -> String {
     format!("{p}{:08}", rng.below(100_000_000))
 }
 
+/// The demo's Open311 client (a citizens' app, `jiesu open311 key --name demo-app`): a quarter of
+/// the citizens' online reports came through it.
+pub const OPEN311_CLIENT: &str = "demo-app";
+pub const OPEN311_CLIENT_NAME: &str = "丹江口市民随手拍";
+const OPEN311_USER: &str = "open311:demo-app";
+
 /// The share of cases citizens report themselves, online.
 const CITIZEN_SHARE: f64 = 0.10;
 /// The share of cases in handling that wait for something (a ruling, an appraisal) a while.
@@ -664,11 +670,25 @@ impl<'a> History<'a> {
             })
             .collect();
         times.sort();
-        let actors = county
+        let mut actors: HashMap<String, Actor> = county
             .users
             .iter()
             .map(|u| (u.username.clone(), actor_of(u)))
             .collect();
+        if let Some(county_unit) = juris.org.intake_center() {
+            actors.insert(
+                OPEN311_USER.into(),
+                Actor {
+                    user_id: format!("u-open311-{OPEN311_CLIENT}"),
+                    username: OPEN311_USER.into(),
+                    display_name: OPEN311_CLIENT_NAME.into(),
+                    grants: vec![Grant {
+                        role: Role::Citizen,
+                        unit: county_unit.clone(),
+                    }],
+                },
+            );
+        }
         let of_role = |role: Role| {
             let mut m: HashMap<UnitId, String> = HashMap::new();
             for u in county.users.iter().filter(|u| u.role == role) {
@@ -957,7 +977,14 @@ impl<'a> History<'a> {
             } else {
                 Channel::Mobile
             };
-            (channel, self.rng.pick(&self.citizens).clone())
+            let citizen = self.rng.pick(&self.citizens).clone();
+            // One online report in four came through the citizens' app, by Open311. Chosen by
+            // the case's index rather than drawn, so the rest of the history stays as it was.
+            if i % 4 == 1 {
+                (Channel::Open311, OPEN311_USER.to_string())
+            } else {
+                (channel, citizen)
+            }
         } else {
             (
                 Channel::Hotline,
@@ -967,7 +994,18 @@ impl<'a> History<'a> {
             )
         };
         let intake_actor = self.actor(&intake_user)?.clone();
-        let reporter = if intake_actor.grants.iter().any(|g| g.role == Role::Citizen) {
+        let via_open311 = channel == Channel::Open311;
+        let reporter = if via_open311 {
+            // The app's user, named from the case's own generator; the number is drawn as a
+            // citizen's is, so the shared generator moves as it would have.
+            let mut own = Rng::new(i as u64);
+            Reporter {
+                name: Some(person(&mut own)),
+                phone: Some(phone(&mut self.rng)),
+                anonymous: false,
+                user_id: None,
+            }
+        } else if intake_actor.grants.iter().any(|g| g.role == Role::Citizen) {
             Reporter {
                 name: Some(intake_actor.display_name.clone()),
                 phone: Some(phone(&mut self.rng)),
@@ -998,7 +1036,12 @@ impl<'a> History<'a> {
         let seq = self.day_seq.entry(day.clone()).or_insert(0);
         *seq += 1;
         let number = jiesu_domain::case::case_number(&day, i64::from(*seq));
-        let first = Case::intake(number, draft, &intake_actor, &ctx).ok()?;
+        let path = if via_open311 {
+            IntakePath::Open311
+        } else {
+            IntakePath::Api
+        };
+        let first = Case::intake_by(number, draft, &intake_actor, path, &ctx).ok()?;
         // Time-ordered ids, as live intake makes them.
         let id = ulid::Ulid::from_parts(
             t0.timestamp_millis() as u64,

@@ -307,15 +307,19 @@ async fn demo_open311_key(store: &Store, data_dir: &Path) -> anyhow::Result<()> 
                     ),
                 )
                 .await?;
-            let key =
-                crate::open311_keys::issue(store, "demo-app", "丹江口市民随手拍", |user| {
+            let key = crate::open311_keys::issue(
+                store,
+                demo::OPEN311_CLIENT,
+                demo::OPEN311_CLIENT_NAME,
+                |user| {
                     audit(
                         "open311_key_issued",
                         &format!("user:{user}"),
                         "the demo's citizens' app",
                     )
-                })
-                .await?;
+                },
+            )
+            .await?;
             write_private(&path, format!("{key}\n").as_bytes())?;
             key
         }
