@@ -304,18 +304,32 @@ fn citizens_report_some_cases_online_and_they_are_dispatched() {
     let d = demo();
     let org = &d.juris.org;
     let mut by_citizens = 0;
+    let mut by_app = 0;
     let mut dispatched = 0;
     for (trail, case) in &d.cases {
-        let reporter = d.user(&trail.events[0].2.id);
-        let online = matches!(case.draft.channel, Channel::Web | Channel::Mobile);
-        assert_eq!(
-            online,
-            reporter.role == jiesu_domain::Role::Citizen,
-            "{}: {} through {}",
-            case.draft.title,
-            reporter.username,
-            case.draft.channel.as_str()
+        let online = matches!(
+            case.draft.channel,
+            Channel::Web | Channel::Mobile | Channel::Open311
         );
+        if case.draft.channel == Channel::Open311 {
+            // Through the citizens' app, the demo's Open311 client, with a person as reporter.
+            assert_eq!(
+                trail.events[0].2.id,
+                format!("u-open311-{}", demo::OPEN311_CLIENT)
+            );
+            assert!(case.draft.reporter.name.is_some() && case.draft.reporter.phone.is_some());
+            by_app += 1;
+        } else {
+            let reporter = d.user(&trail.events[0].2.id);
+            assert_eq!(
+                online,
+                reporter.role == jiesu_domain::Role::Citizen,
+                "{}: {} through {}",
+                case.draft.title,
+                reporter.username,
+                case.draft.channel.as_str()
+            );
+        }
         if !online {
             continue;
         }
@@ -334,6 +348,8 @@ fn citizens_report_some_cases_online_and_they_are_dispatched() {
             }
         }
     }
+    let app = by_app as f64 / by_citizens as f64;
+    assert!((0.15..=0.35).contains(&app), "by the app: {app:.3}");
     let share = by_citizens as f64 / d.cases.len() as f64;
     assert!(
         (0.05..=0.15).contains(&share),
