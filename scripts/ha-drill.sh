@@ -17,8 +17,8 @@ as_pg() { if [[ $(id -u) == 0 ]]; then su postgres -s /bin/bash -c "$*"; else ba
 nodes=()
 cleanup() {
   for p in "${nodes[@]}"; do kill "$p" 2>/dev/null || true; done
-  as_pg "$BIN/pg_ctl -D $W/standby stop -m immediate" >/dev/null 2>&1 || true
-  as_pg "$BIN/pg_ctl -D $W/primary stop -m immediate" >/dev/null 2>&1 || true
+  as_pg "$BIN/pg_ctl -D $W/pg/standby stop -m immediate" >/dev/null 2>&1 || true
+  as_pg "$BIN/pg_ctl -D $W/pg/primary stop -m immediate" >/dev/null 2>&1 || true
   [[ -n ${KEEP:-} ]] || rm -rf "$W"
 }
 trap cleanup EXIT

@@ -292,7 +292,7 @@ pub async fn track(
 pub struct AuditQuery {
     /// One case (its id) or other target, e.g. `user:NAME`: its entries, oldest first.
     target: Option<String>,
-    /// One action (`reveal`, `sign_in`, `sign_in_failed`, `sign_in_locked`, …), newest first.
+    /// One action (`reveal_reporter`, `sign_in`, `sign_in_failed`, `sign_in_locked`, …), newest first.
     action: Option<String>,
     /// At most this many (1–1000, default 100).
     limit: Option<u32>,

@@ -765,8 +765,13 @@ async fn run() -> anyhow::Result<()> {
                 eprintln!("restored, but BROKEN: case {case}: {what}");
                 std::process::exit(1);
             }
+            let a = store.verify_audit().await?;
+            if let Some((id, what)) = a.first_broken {
+                eprintln!("restored, but BROKEN: audit log entry {id}: {what}");
+                std::process::exit(1);
+            }
             println!(
-                "ok: restored {} cases, {} events in {} ms; every chain verifies",
+                "ok: restored {} cases, {} events in {} ms; every chain verifies, the audit log's too",
                 r.cases, r.events, r.millis
             );
             Ok(())

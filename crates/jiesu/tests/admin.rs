@@ -264,6 +264,45 @@ async fn users_and_sessions(env: &Env) {
     );
     assert_problem(
         &admin
+            .post(
+                &format!("/api/v1/admin/users/{admin_id}/password"),
+                &json!({"new_password": "Another-Strong-Pass-9"}),
+            )
+            .await
+            .unwrap(),
+        409,
+        "own_account",
+    );
+    let own_grant = &me["grants"][0];
+    assert_problem(
+        &admin
+            .delete(&format!(
+                "/api/v1/admin/users/{admin_id}/grants/{}/{}",
+                own_grant["role"].as_str().unwrap(),
+                own_grant["unit"]["id"]
+                    .as_str()
+                    .or(own_grant["unit"].as_str())
+                    .unwrap()
+            ))
+            .await
+            .unwrap(),
+        409,
+        "own_account",
+    );
+    // A reset is held to the same policy as any password.
+    assert_problem(
+        &admin
+            .post(
+                &format!("/api/v1/admin/users/{id}/password"),
+                &json!({"new_password": "h_admin_test-1234"}),
+            )
+            .await
+            .unwrap(),
+        422,
+        "weak_password",
+    );
+    assert_problem(
+        &admin
             .post("/api/v1/admin/users/u-nobody/disable", &json!({}))
             .await
             .unwrap(),
@@ -501,6 +540,41 @@ async fn units_lifecycle(env: &Env) {
         409,
         "unit_closed",
     );
+    // Nothing new goes to a closed unit: no unit below it, no user or grant at it.
+    assert_problem(
+        &admin
+            .post(
+                "/api/v1/admin/units",
+                &json!({"id": format!("{empty}01"), "parent": empty, "kind": "grid", "name": "撤销后的网格"}),
+            )
+            .await
+            .unwrap(),
+        409,
+        "unit_closed",
+    );
+    assert_problem(
+        &admin
+            .post(
+                "/api/v1/admin/users",
+                &json!({"username": format!("closed_{}", env.backend), "display_name": "撤销社区干部",
+                        "password": "Wudang-Mountain-77", "grants": [{"role": "handler", "unit": empty}]}),
+            )
+            .await
+            .unwrap(),
+        409,
+        "unit_closed",
+    );
+    assert_problem(
+        &admin
+            .post(
+                "/api/v1/admin/users/u-handler_d01/grants",
+                &json!({"role": "handler", "unit": empty}),
+            )
+            .await
+            .unwrap(),
+        409,
+        "unit_closed",
+    );
     assert_problem(
         &admin
             .post("/api/v1/admin/units/420300/close", &json!({}))
@@ -567,6 +641,21 @@ async fn unit_move(env: &Env) {
         200,
     );
     assert_eq!(moved["path"], format!("/420300/{COUNTY}/{STREET2}/{comm}/"));
+    let renamed = body(
+        &admin
+            .send_json(
+                "PATCH",
+                &format!("/api/v1/admin/units/{comm}"),
+                &json!({"name": "迁入社区"}),
+            )
+            .await
+            .unwrap(),
+        200,
+    );
+    assert_eq!(renamed["name"], "迁入社区");
+    let trail = audit_actions(env, &format!("unit:{comm}")).await;
+    let actions: Vec<&str> = trail.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["unit_moved", "unit_renamed"], "{trail:?}");
     assert!(in_list(s2.clone()).await, "the new street lists the case");
     assert!(!in_list(s1.clone()).await, "the old street no longer does");
     assert_eq!(
@@ -706,6 +795,13 @@ async fn categories_policy_calendar(env: &Env) {
         .await
         .unwrap();
     assert_eq!(body(&r, 201)["year"], 2026);
+    let trail = audit_actions(env, "calendar:2026").await;
+    assert!(
+        trail
+            .iter()
+            .any(|(a, who)| a == "calendar_year_imported" && who == "admin"),
+        "{trail:?}"
+    );
     let actions: Vec<String> = audit_actions(env, "category:urban.test_admin")
         .await
         .into_iter()
