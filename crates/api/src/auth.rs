@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiesu_domain::Actor;
-use jiesu_store::AuditEntry;
+use jiesu_store::{AdminChange, AuditEntry};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -314,8 +314,8 @@ pub struct PasswordChange {
 }
 
 /// A user changes his own password: the current one is required, the new one must meet the
-/// policy, and every other session of his ends (at once on this node; other nodes' session
-/// caches drop theirs within `SESSION_CACHE_SECS`). Recorded in the audit log.
+/// policy, and every other session of his ends (at once on this node; on the others as soon as
+/// their admin watch reads the audit entry). Recorded in the audit log with the change.
 pub async fn change_password(
     State(state): State<AppState>,
     auth: Authed,
@@ -344,27 +344,32 @@ pub async fn change_password(
         .on_field("old_password"));
     }
     let hash = password::hash_through(&state.hashing, req.new_password).await?;
-    let ended = state
+    // The change and its audit entry commit together: the entry is how other nodes learn to
+    // drop the ended sessions, so one never lands without the other.
+    let out = state
         .store
-        .change_password(&user.id, &hash, &auth.token_hash)
+        .administer(
+            &AdminChange::ChangeOwnPassword {
+                user_id: user.id.clone(),
+                password_hash: hash,
+                keep: auth.token_hash.clone(),
+            },
+            &AuditEntry {
+                at_ms: state.now().timestamp_millis(),
+                actor_id: user.id.clone(),
+                actor_name: user.username.clone(),
+                address: ip.to_string(),
+                action: "password_changed".into(),
+                target: format!("user:{}", user.username),
+                detail: "own password; other sessions ended".into(),
+            },
+        )
         .await?;
-    for t in &ended {
+    for t in &out.ended_sessions {
         state.sessions.remove(t);
     }
     // This session's cached entry still says the password must change.
     state.sessions.remove(&auth.token_hash);
-    state
-        .store
-        .audit(&AuditEntry {
-            at_ms: state.now().timestamp_millis(),
-            actor_id: user.id.clone(),
-            actor_name: user.username.clone(),
-            address: ip.to_string(),
-            action: "password_changed".into(),
-            target: format!("user:{}", user.username),
-            detail: format!("{} other sessions ended", ended.len()),
-        })
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

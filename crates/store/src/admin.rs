@@ -31,6 +31,13 @@ pub enum AdminChange {
         user_id: String,
         password_hash: String,
     },
+    /// A user's own new password: every session of his but `keep` (the one he changed it in)
+    /// ends.
+    ChangeOwnPassword {
+        user_id: String,
+        password_hash: String,
+        keep: String,
+    },
     AddGrant {
         user_id: String,
         grant: Grant,
@@ -400,6 +407,32 @@ async fn apply(
             .execute(&mut *conn)
             .await?;
             out.ended_sessions = end_sessions(conn, user_id).await?;
+        }
+        AdminChange::ChangeOwnPassword {
+            user_id,
+            password_hash,
+            keep,
+        } => {
+            need_user(conn, user_id).await?;
+            sqlx::query(
+                "UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2",
+            )
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+            out.ended_sessions = sqlx::query_scalar(
+                "SELECT token_hash FROM sessions WHERE user_id = $1 AND token_hash <> $2",
+            )
+            .bind(user_id)
+            .bind(keep)
+            .fetch_all(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+                .bind(user_id)
+                .bind(keep)
+                .execute(&mut *conn)
+                .await?;
         }
         AdminChange::AddGrant { user_id, grant } => {
             need_user(conn, user_id).await?;

@@ -355,36 +355,6 @@ impl Store {
         }))
     }
 
-    /// Sets a user's password hash and ends every session of his but `keep`; returns the ended
-    /// sessions' token hashes (for the caller to drop from its cache).
-    pub async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        keep: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.read.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let ended: Vec<String> = sqlx::query_scalar(
-            "SELECT token_hash FROM sessions WHERE user_id = $1 AND token_hash <> $2",
-        )
-        .bind(user_id)
-        .bind(keep)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(user_id)
-            .bind(keep)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ended)
-    }
-
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
