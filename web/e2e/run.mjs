@@ -453,6 +453,41 @@ await test('an admin creates a user, who must choose his own password first; dis
   await user.context().close()
 })
 
+await test('an admin issues an Open311 key, shown once, and a report posted with it becomes a case', async () => {
+  const admin = await newPage()
+  await signIn(admin, 'admin')
+  await admin.goto(`${BASE}/admin`)
+  await admin.locator('#tab-open311').click()
+  await admin.locator('[data-test=o311-clients] .el-table__row', { hasText: 'open311:demo-app' }).waitFor()
+  const shown = (await admin.locator('[data-test=o311-jurisdiction]').innerText()).trim()
+  assert(shown === 'djk.gov.cn', `jurisdiction_id ${shown}`)
+  await admin.locator('[data-test=o311-new]').click()
+  const dialog = admin.locator('.el-dialog:visible')
+  await dialog.locator(field('o311-name')).fill('e2e-app')
+  await dialog.locator(field('o311-display')).fill('浏览器测试小程序')
+  await dialog.locator('[data-test=o311-submit]').click()
+  const keyBox = admin.locator(field('o311-key'))
+  await keyBox.waitFor()
+  const key = await keyBox.inputValue()
+  assert(/^o311_[0-9a-f]{64}$/.test(key), `key ${key}`)
+  await settle(admin)
+  await shot(admin, 'admin-open311-key')
+  await admin.locator('[data-test=o311-done]').click()
+  await admin.locator('[data-test=o311-clients] .el-table__row', { hasText: 'open311:e2e-app' }).waitFor()
+  await settle(admin)
+  await shot(admin, 'admin-open311')
+  // The key works at once: an app posts a report by the standard, and it is a case.
+  const form = new URLSearchParams({ api_key: key, service_code: 'urban.manhole', address_string: '丹江口市均州路街道丹赵路', description: `井盖松动（浏览器测试${phone.slice(-4)}）` })
+  const r = await fetch(`${BASE}/open311/v2/requests.json`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })
+  const answer = await r.text()
+  assert(r.status === 200, `POST ${r.status} ${answer}`)
+  const [{ service_request_id: number }] = JSON.parse(answer)
+  const token = await apiLogin('dispatcher')
+  const c = await apiGet(token, `/api/v1/cases/${number}`)
+  assert(c.channel === 'open311', `channel ${c.channel}`)
+  await admin.context().close()
+})
+
 // ---- every page, desktop and mobile, and the load figures -------------------------------------
 const PAGES = [
   ['workbench', 'dispatcher', '/workbench', '[data-test=worklist] .el-table__row'],

@@ -66,7 +66,7 @@ fn need_admin_over(actor: &Actor, org: &OrgTree, unit: &UnitId) -> Result<(), Ap
 
 /// County-wide standing data (categories, policy, calendar) is for an admin of the whole county:
 /// at the county the platform serves (`OrgTree::intake_center`) or above.
-fn need_root_admin(actor: &Actor, org: &OrgTree) -> Result<(), ApiError> {
+pub(crate) fn need_root_admin(actor: &Actor, org: &OrgTree) -> Result<(), ApiError> {
     let root = org
         .intake_center()
         .ok_or_else(|| ApiError::internal("the org tree is empty"))?;
@@ -92,7 +92,7 @@ fn manages(actor: &Actor, org: &OrgTree, grants: &[Grant]) -> bool {
     }
 }
 
-fn text_ok(field: &str, s: &str, max: usize) -> Result<(), ApiError> {
+pub(crate) fn text_ok(field: &str, s: &str, max: usize) -> Result<(), ApiError> {
     let n = s.chars().count();
     if s.trim().is_empty() || n > max {
         return Err(invalid(field, format!("1 to {max} characters")));
@@ -168,21 +168,21 @@ fn category_json(j: &Jurisdiction, id: &str) -> Value {
     }
 }
 
-struct Audit<'a> {
+pub(crate) struct Audit<'a> {
     auth: &'a Authed,
     ip: std::net::IpAddr,
     at_ms: i64,
 }
 
 impl<'a> Audit<'a> {
-    fn now(state: &AppState, auth: &'a Authed, ip: std::net::IpAddr) -> Self {
+    pub(crate) fn now(state: &AppState, auth: &'a Authed, ip: std::net::IpAddr) -> Self {
         Audit {
             auth,
             ip,
             at_ms: state.now().timestamp_millis(),
         }
     }
-    fn entry(&self, action: &str, target: String, detail: String) -> AuditEntry {
+    pub(crate) fn entry(&self, action: &str, target: String, detail: String) -> AuditEntry {
         AuditEntry {
             at_ms: self.at_ms,
             actor_id: self.auth.actor.user_id.clone(),
@@ -196,7 +196,7 @@ impl<'a> Audit<'a> {
 }
 
 /// Makes the change with its audit entry, then applies it on this node at once.
-async fn administer(
+pub(crate) async fn administer(
     state: &AppState,
     change: AdminChange,
     entry: AuditEntry,

@@ -220,6 +220,8 @@ pub fn schemas(j: &Jurisdiction) -> Value {
             "default_kind": component("Kind"), "default_unit": component("UnitId")}), &["id", "name", "name_en"]),
         "CategoryChange": {"type": "object", "additionalProperties": false, "minProperties": 1,
             "properties": {"name": name(50), "name_en": name(100), "default_kind": component("Kind"), "default_unit": component("UnitId")}},
+        "Open311ClientRequest": obj(json!({"name": {"type": "string", "pattern": crate::open311::clients::NAME_PATTERN},
+            "display_name": name(50)}), &["name", "display_name"]),
         "TomlBody": obj(json!({"toml": {"type": "string", "maxLength": crate::admin::MAX_TOML_CHARS}}), &["toml"]),
     });
     if let Some(m) = all.as_object_mut() {

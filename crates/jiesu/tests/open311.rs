@@ -576,7 +576,90 @@ async fn post_and_follow(env: &Env) {
     assert_error(r.status, &after, 403, "api_key");
 }
 
-on_both_backends!(discovery_and_services, post_and_follow);
+/// The county's admin issues keys from the console's API: listed, shown once, working at once.
+async fn keys_from_the_console(env: &Env) {
+    let admin = env.login("admin").await;
+    let r = admin.get("/api/v1/admin/open311/clients").await.unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["jurisdiction_id"], "djk.gov.cn");
+    assert_eq!(v["endpoint"], "/open311/v2");
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["username"] == "open311:demo-app" && c["keys"].as_i64() >= Some(1)),
+        "{v}"
+    );
+    let name = format!("gov-{}", env.backend);
+    let issue = || async {
+        admin
+            .post(
+                "/api/v1/admin/open311/clients",
+                &json!({"name": name, "display_name": "政务服务网"}),
+            )
+            .await
+            .unwrap()
+    };
+    let r = issue().await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let first = r.json();
+    let key = first["key"].as_str().unwrap().to_string();
+    assert_eq!(first["client"]["username"], format!("open311:{name}"));
+    assert_eq!(first["client"]["keys"], 1);
+    // A second key for the same client; both work.
+    let second = issue().await.json();
+    assert_eq!(second["client"]["keys"], 2);
+    let c = env.client();
+    for k in [key.as_str(), second["key"].as_str().unwrap()] {
+        let r = post_form(
+            &c,
+            &[
+                ("api_key", k),
+                ("service_code", "urban.streetlight"),
+                ("address_string", "丹江口市均州路街道"),
+                ("description", "路灯不亮"),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    // Refusals: a bad name, and anyone but an admin of the county.
+    let r = admin
+        .post(
+            "/api/v1/admin/open311/clients",
+            &json!({"name": "Bad Name", "display_name": "x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["code"], "validation_failed");
+    let op = env.login("operator").await;
+    let r = op.get("/api/v1/admin/open311/clients").await.unwrap();
+    assert_eq!(r.status, 403);
+    let trail = env
+        .login("inspector")
+        .await
+        .get(&format!("/api/v1/audit?target=user:open311:{name}"))
+        .await
+        .unwrap()
+        .json();
+    let issued = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "open311_key_issued" && e["actor_name"] == "admin")
+        .count();
+    assert_eq!(issued, 2, "{trail}");
+}
+
+on_both_backends!(
+    discovery_and_services,
+    post_and_follow,
+    keys_from_the_console
+);
 
 /// The operator's commands: a new client's key works at once on a serving node, the list shows
 /// it, and the jurisdiction_id can be changed (SQLite: the CLI runs beside the node).

@@ -1,3 +1,4 @@
+import { isEn } from '../i18n'
 // The one way the console talks to the API: bearer token, problem+json errors as ApiProblem.
 
 export interface ApiProblem {
@@ -16,6 +17,14 @@ export class ApiError extends Error {
     super(problem.title || problem.code)
     this.problem = problem
   }
+}
+
+/** An error as the user reads it: the problem's title in the console's language, with the
+ * server's detail when `detail` (what was wrong: a field, a limit). */
+export function problemText(e: unknown, detail = true): string {
+  if (!(e instanceof ApiError)) return String(e)
+  const title = isEn() ? e.problem.title_en : e.problem.title
+  return detail && e.problem.detail ? `${title}：${e.problem.detail}` : title
 }
 
 const TOKEN_KEY = 'jiesu.token'

@@ -15,6 +15,6 @@ export default {
   search: { placeholder: 'manhole, street light, building 3…', box: 'Search cases', place: 'Place', total: '{n} cases found', none: 'No case contains these words' },
   suggest: { title: 'Suggestions', place: 'Place', unit: 'Unit', rule: 'rule', manual: 'Not sure: dispatch by hand', training: 'Suggestions are being trained', duplicates: '{n} similar open cases nearby', metres: '{m} m away', samePlace: 'same place', similar: '{p}% alike', takeAndMerge: 'Record and merge into it', merge: 'Merge into it', merged: 'Merged' },
   map: { legend: 'Case state', cases: 'Recent cases', pick: 'Click a grid' },
-  admin: { adminsOnly: 'Only administrators manage users and grants.', units: 'Units', users: 'Users and grants', categories: 'Categories', policy: 'Deadline policy', calendar: 'Calendar', audit: 'Audit log', auditTarget: 'Case id or user:NAME (empty: newest)' },
+  admin: { open311: 'Open311 clients', adminsOnly: 'Only administrators manage this.', units: 'Units', users: 'Users and grants', categories: 'Categories', policy: 'Deadline policy', calendar: 'Calendar', audit: 'Audit log', auditTarget: 'Case id or user:NAME (empty: newest)' },
   h5: { submit: 'Submit', photo: 'Photo', choose: 'Take or choose a photo', rechoose: 'Choose another', locate: 'Use my location', located: 'Located', tracked: 'Progress', notFound: 'No such case: check the number and phone', myGrid: 'Cases in my grid', myReports: 'My patrol reports', patrol: 'Patrol finding' },
 }

@@ -15,6 +15,6 @@ export default {
   search: { placeholder: '井盖、路灯、3号楼、12345…', box: '搜索工单内容', place: '发生地点', total: '共找到 {n} 件工单', none: '没有找到包含这些词的工单' },
   suggest: { title: '智能建议', place: '所在位置', unit: '承办单位', rule: '规则', manual: '把握不大，请人工分拨', training: '建议模型训练中', duplicates: '附近有 {n} 件未办结的相似工单', metres: '相距 {m} 米', samePlace: '同一地点', similar: '相似度 {p}%', takeAndMerge: '受理并合并到此单', merge: '合并到此单', merged: '已合并' },
   map: { legend: '工单状态', cases: '近期工单', pick: '点击网格查看' },
-  admin: { adminsOnly: '用户与授权仅系统管理员可以管理。', units: '组织机构', users: '用户与授权', categories: '事项分类', policy: '办理时限', calendar: '工作日历', audit: '审计日志', auditTarget: '工单ID 或 user:用户名（留空看最新）' },
+  admin: { open311: 'Open311 接入', adminsOnly: '此项仅系统管理员可以管理。', units: '组织机构', users: '用户与授权', categories: '事项分类', policy: '办理时限', calendar: '工作日历', audit: '审计日志', auditTarget: '工单ID 或 user:用户名（留空看最新）' },
   h5: { submit: '提交', photo: '现场照片', choose: '拍照或选择照片', rechoose: '重新选择', locate: '获取当前位置', located: '已定位', tracked: '办理进度', notFound: '未找到该工单，请核对编号和电话', myGrid: '我的网格工单', myReports: '我上报的', patrol: '巡查发现问题' },
 }

@@ -11,6 +11,7 @@
 //! number hidden wherever the text quotes them. Errors are the spec's `errors` list, not
 //! problem+json: that is what Open311 clients parse.
 
+pub mod clients;
 mod wire;
 
 use std::collections::HashMap;
