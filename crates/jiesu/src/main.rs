@@ -912,9 +912,12 @@ async fn open311(cmd: Open311Cmd) -> anyhow::Result<()> {
         Open311Cmd::Clients { data_dir, database } => {
             let store = server::open(&data_dir, database.as_deref()).await?;
             println!("{:<28} {:<9} {:>4}  name", "account", "state", "keys");
-            for (_, username, display, disabled, keys) in store.open311_clients().await? {
-                let state = if disabled { "disabled" } else { "active" };
-                println!("{username:<28} {state:<9} {keys:>4}  {display}");
+            for c in store.open311_clients().await? {
+                let state = if c.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<28} {state:<9} {:>4}  {}",
+                    c.username, c.keys, c.display_name
+                );
             }
             Ok(())
         }

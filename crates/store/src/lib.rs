@@ -39,7 +39,7 @@ pub use chain::{CaseChainReport, GENESIS_HASH, VerifyReport, event_hash, global_
 pub use monitoring::{
     AlarmRow, ReadingRow, SampleRow, StationRow, decode_readings, encode_readings,
 };
-pub use open311::Open311Client;
+pub use open311::{Open311Client, Open311ClientRow};
 pub use reads::{COUNT_CAP, CaseFilter, LiveEvent, StoredEvent};
 pub use report_reads::{DueRow, PlaceRow, SupervisionEventRow, VolumeRow};
 pub use setup::{NO_PASSWORD, NewUser, SessionRow, UserRow};

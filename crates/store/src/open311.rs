@@ -15,6 +15,17 @@ pub struct Open311Client {
     pub grants: Vec<Grant>,
 }
 
+/// A client as the administration lists it.
+#[derive(Debug, Clone)]
+pub struct Open311ClientRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub disabled: bool,
+    /// Keys issued to it (each still valid while the account is enabled).
+    pub keys: i64,
+}
+
 /// Audit actions that change what the Open311 service list says.
 const SERVICE_ACTIONS: &[&str] = &["category_added", "category_changed", "category_retired"];
 
@@ -42,10 +53,8 @@ impl Store {
         }))
     }
 
-    /// Every client account (id, username, display name, disabled, keys issued).
-    pub async fn open311_clients(
-        &self,
-    ) -> Result<Vec<(String, String, String, bool, i64)>, StoreError> {
+    /// Every client account that holds a key, by username.
+    pub async fn open311_clients(&self) -> Result<Vec<Open311ClientRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT u.id, u.username, u.display_name, u.disabled, COUNT(*) FROM open311_keys k \
              JOIN users u ON u.id = k.user_id GROUP BY u.id, u.username, u.display_name, u.disabled \
@@ -56,13 +65,13 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let disabled: i64 = r.try_get(3)?;
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    disabled != 0,
-                    r.try_get(4)?,
-                ))
+                Ok(Open311ClientRow {
+                    id: r.try_get(0)?,
+                    username: r.try_get(1)?,
+                    display_name: r.try_get(2)?,
+                    disabled: disabled != 0,
+                    keys: r.try_get(4)?,
+                })
             })
             .collect()
     }

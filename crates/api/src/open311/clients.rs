@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use jiesu_domain::{Grant, OrgTree, Role};
-use jiesu_store::{AdminChange, NewUser};
+use jiesu_store::{AdminChange, NewUser, Open311ClientRow};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -75,6 +75,11 @@ pub fn issue(
     })
 }
 
+fn client_json(c: &Open311ClientRow) -> serde_json::Value {
+    json!({"id": c.id, "username": c.username, "display_name": c.display_name,
+           "disabled": c.disabled, "keys": c.keys})
+}
+
 /// The endpoint's clients and what a client needs to reach it.
 pub async fn list(
     State(state): State<AppState>,
@@ -86,10 +91,7 @@ pub async fn list(
         .open311_clients()
         .await?
         .into_iter()
-        .map(|(id, username, display_name, disabled, keys)| {
-            json!({"id": id, "username": username, "display_name": display_name,
-                   "disabled": disabled, "keys": keys})
-        })
+        .map(|c| client_json(&c))
         .collect();
     let jurisdiction_id = super::jurisdiction_id(&state)
         .await
@@ -153,11 +155,8 @@ pub async fn create(
         .open311_clients()
         .await?
         .into_iter()
-        .find(|c| c.0 == id)
-        .map(|(id, username, display_name, disabled, keys)| {
-            json!({"id": id, "username": username, "display_name": display_name,
-                   "disabled": disabled, "keys": keys})
-        });
+        .find(|c| c.id == id)
+        .map(|c| client_json(&c));
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"client": client, "key": key})),
